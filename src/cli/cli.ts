@@ -1,0 +1,55 @@
+/**
+ * The cac wiring, and nothing else: each command is a function in its own file
+ * taking typed options, so tests call them directly. Returns the exit code;
+ * only src/main.ts exits the process.
+ */
+import { cac } from "cac";
+import { COMMIT, VERSION } from "../version.ts";
+import type { Env } from "./options.ts";
+import { runCommand } from "./run.ts";
+import { schemaCommand } from "./schema.ts";
+import { statusCommand } from "./status.ts";
+import { syncCommand } from "./sync.ts";
+import { validateCommand } from "./validate.ts";
+
+export async function runCli(argv: string[], env: Env, print: (line: string) => void = console.log): Promise<number> {
+  const cli = cac("fetchit");
+  let code = 0;
+  cli
+    .option("--config <path>", "Config file (default: $FETCHIT_CONFIG text, /etc/fetchit/config.yaml as root, ~/.fetchit/config.yaml)")
+    .option("--state-dir <dir>", "State and clones (default: /var/lib/fetchit as root, ~/.local/state/fetchit)")
+    .option("--podman-socket <path>", "Podman API socket (default: $CONTAINER_HOST, /run/podman/podman.sock as root, $XDG_RUNTIME_DIR/podman/podman.sock)")
+    .option("--log-level <level>", "error, warn, info or debug (FETCHIT_DEBUG=1 also turns on debug)")
+    .option("--log-format <format>", "pretty or json");
+
+  cli
+    .command("run", "Run the agent: apply every method now and then on its schedule")
+    .alias("start")
+    .option("--demo", "Run against a demo repository made from the embedded examples (offline)")
+    .action(async (opts) => runCommand(opts, env));
+  cli
+    .command("sync", "Run every method once now, wait, exit 1 if anything failed")
+    .option("--target <name>", "Only this target")
+    .option("--method <name>", "Only this method (name, kind or kind/name)")
+    .action(async (opts) => void (code = await syncCommand(opts, env, print)));
+  cli.command("validate", "Check the config and print every problem").action((opts) => void (code = validateCommand(opts, env, print)));
+  cli
+    .command("status", "Show what each method has applied (reads the state store)")
+    .option("--json", "Machine-readable output")
+    .action(async (opts) => void (code = await statusCommand(opts, env, print)));
+  cli.command("schema", "Print the config's JSON Schema").action(() => schemaCommand(print));
+  cli.command("version", "Print version, commit and Bun version").action(() => print(`fetchit ${VERSION} (commit ${COMMIT}, bun ${Bun.version})`));
+  cli.help();
+
+  cli.parse(["fetchit", "fetchit", ...argv], { run: false });
+  if (!cli.matchedCommand) {
+    if (argv.length && !argv.some((a) => a === "--help" || a === "-h")) {
+      print(`unknown command: ${argv[0]}; run \`fetchit --help\``);
+      return 2;
+    }
+    if (!argv.length) cli.outputHelp();
+    return argv.length ? 0 : 2;
+  }
+  await cli.runMatchedCommand();
+  return code;
+}

@@ -1,0 +1,78 @@
+/**
+ * Global options shared by every command, and how they turn into a logger, a
+ * state dir and the engine's dependencies.
+ */
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../config/index.ts";
+import type { FetchitConfig } from "../config/types.ts";
+import type { EngineDeps } from "../engine/context.ts";
+import { ExitError } from "../errors.ts";
+import { hostExec } from "../host/exec.ts";
+import { createHostFs } from "../host/fs.ts";
+import { createLogger, type LogFormat, type Logger, type LogLevel } from "../log.ts";
+import { createPodmanClient, resolveSocketPath } from "../podman/index.ts";
+import { createStateStore } from "../state/store.ts";
+
+export interface GlobalOptions {
+  config?: string;
+  stateDir?: string;
+  podmanSocket?: string;
+  logLevel?: string;
+  logFormat?: string;
+}
+
+export type Env = Record<string, string | undefined>;
+
+const LEVELS = ["error", "warn", "info", "debug"];
+
+export function makeLogger(opts: GlobalOptions, env: Env, write?: (line: string) => void): Logger {
+  const level = opts.logLevel ?? (env.FETCHIT_DEBUG ? "debug" : "info");
+  if (!LEVELS.includes(level)) throw new ExitError(`--log-level ${level}: expected one of ${LEVELS.join(", ")}`, 2);
+  const format = opts.logFormat ?? "pretty";
+  if (format !== "pretty" && format !== "json") throw new ExitError(`--log-format ${format}: expected pretty or json`, 2);
+  return createLogger({ level: level as LogLevel, format: format as LogFormat, write });
+}
+
+/** `--state-dir`, else /var/lib/fetchit for root, else $XDG_STATE_HOME/fetchit (~/.local/state/fetchit). */
+export function defaultStateDir(opts: GlobalOptions, env: Env, uid: number): string {
+  if (opts.stateDir) return opts.stateDir;
+  if (uid === 0) return "/var/lib/fetchit";
+  return join(env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state"), "fetchit");
+}
+
+export interface Runtime {
+  config: FetchitConfig;
+  configFile: string;
+  stateDir: string;
+  deps: EngineDeps;
+}
+
+export interface RuntimeInputs {
+  opts: GlobalOptions;
+  env: Env;
+  log: Logger;
+  /** Use this config instead of discovering one (the demo). */
+  config?: { config: FetchitConfig; file: string };
+}
+
+export function loadRuntime({ opts, env, log, config }: RuntimeInputs): Runtime {
+  const uid = process.getuid?.() ?? 1000;
+  const loaded = config ?? loadAndWarn(opts, env, uid, log);
+  const stateDir = defaultStateDir(opts, env, uid);
+  const fs = createHostFs();
+  const podman = createPodmanClient(resolveSocketPath({ flag: opts.podmanSocket, env, uid }));
+  return {
+    config: loaded.config,
+    configFile: loaded.file,
+    stateDir,
+    deps: { podman, fs, exec: hostExec, state: createStateStore(fs, stateDir), log },
+  };
+}
+
+function loadAndWarn(opts: GlobalOptions, env: Env, uid: number, log: Logger) {
+  const res = loadConfig({ flag: opts.config, env, uid, home: env.HOME || homedir() });
+  for (const w of res.warnings) log.warn(w, { config: res.file });
+  log.info("config loaded", { config: res.file });
+  return res;
+}

@@ -1,0 +1,27 @@
+/** `fetchit sync`: run every (matching) method once now and wait; non-zero exit when anything failed. */
+import { matches, syncOnce, type JobFilter } from "../daemon.ts";
+import { buildJobs } from "../engine/jobs.ts";
+import { ExitError } from "../errors.ts";
+import { silentLogger } from "../log.ts";
+import { loadRuntime, makeLogger, type Env, type GlobalOptions } from "./options.ts";
+
+export type SyncOptions = GlobalOptions & JobFilter;
+
+/** Returns the process exit code: 0 all applied or unchanged, 1 something failed. */
+export async function syncCommand(opts: SyncOptions, env: Env, print: (line: string) => void): Promise<number> {
+  const log = makeLogger(opts, env);
+  const rt = loadRuntime({ opts, env, log });
+  const filter = { target: opts.target, method: opts.method };
+  if (!buildJobs(rt.config, rt.stateDir, silentLogger).jobs.some((j) => matches(j, filter))) {
+    throw new ExitError(`no method matches${opts.target ? ` --target ${opts.target}` : ""}${opts.method ? ` --method ${opts.method}` : ""}`, 2);
+  }
+  const results = await syncOnce(rt.config, rt.stateDir, rt.deps, filter);
+  let failed = 0;
+  for (const { job, result } of results) {
+    const what = `${job.key.target} ${job.kind}/${job.key.method}`;
+    const commit = result.commit?.slice(0, 9) ?? "-";
+    if (result.status === "failed") failed++;
+    print(`${result.status.padEnd(9)} ${what} @ ${commit}${result.changed ? ` (${result.changed} changed)` : ""}${result.failures.length ? ` (${result.failures.length} failed)` : ""}`);
+  }
+  return failed ? 1 : 0;
+}

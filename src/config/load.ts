@@ -1,0 +1,140 @@
+/**
+ * Loading a config: YAML → canonical keys → weak typing → schema check →
+ * defaults → cross-field rules. Every issue is collected; the library returns
+ * them and the CLI decides what to do (`loadConfig` throws one ConfigError
+ * carrying all of them).
+ */
+import { readFileSync } from "node:fs";
+import { Value } from "@sinclair/typebox/value";
+import { parseDocument, type YAMLError } from "yaml";
+import { ConfigError, errorMessage, type ConfigIssue } from "../errors.ts";
+import { coerceWeakTypes } from "./coerce.ts";
+import { resolveConfigSource, type ConfigSourceOptions } from "./discover.ts";
+import { describeValue, schemaIssues } from "./issues.ts";
+import { normalizeKeys } from "./normalize.ts";
+import { isRecord } from "./path.ts";
+import { ruleIssues } from "./rules.ts";
+import { FetchitConfigSchema } from "./schema.ts";
+import type { FetchitConfig } from "./types.ts";
+
+export { resolveConfigSource, type ConfigSource, type ConfigSourceOptions } from "./discover.ts";
+
+/** Outcome of parsing one config text. `config` is set only when there are no issues. */
+export interface ParseResult {
+  /** The label the text was read from (a path or "$FETCHIT_CONFIG"). */
+  file: string;
+  config?: FetchitConfig;
+  issues: ConfigIssue[];
+  /** Non-fatal notes, e.g. one per key spelled differently from the canonical key. Log each once. */
+  warnings: string[];
+}
+
+/** Parses and validates config text; never throws. */
+export function parseConfig(text: string, file: string): ParseResult {
+  const doc = readYaml(text);
+  if (doc.issues.length > 0) return { file, issues: doc.issues, warnings: doc.warnings };
+  const normalized = normalizeKeys(doc.value, FetchitConfigSchema);
+  const coerced = coerceWeakTypes(normalized.value, FetchitConfigSchema);
+  const issues = [...normalized.issues, ...schemaIssues(FetchitConfigSchema, coerced)];
+  const config = applyDefaults(coerced);
+  issues.push(...ruleIssues(config));
+  const warnings = [...doc.warnings, ...normalized.warnings];
+  const unique = dedupe(issues);
+  return unique.length > 0 ? { file, issues: unique, warnings } : { file, config, issues: [], warnings };
+}
+
+/** Reads and parses one config file; an unreadable file is reported as an issue. */
+export function loadConfigFile(path: string, readFile: (path: string) => string = readText): ParseResult {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    return { file: path, issues: [{ path: "", message: `cannot read config file: ${errorMessage(err)}` }], warnings: [] };
+  }
+  return parseConfig(text, path);
+}
+
+/** A usable config and where it came from. */
+export interface LoadedConfig {
+  config: FetchitConfig;
+  /** Path of the file, or "$FETCHIT_CONFIG". */
+  file: string;
+  warnings: string[];
+}
+
+/** Options of {@link loadConfig}: discovery inputs plus an injectable file reader. */
+export interface LoadConfigOptions extends ConfigSourceOptions {
+  /** Default: read the file as UTF-8. */
+  readFile?: (path: string) => string;
+}
+
+/** Discovers, reads and validates the config. Throws ConfigError with every issue found. */
+export function loadConfig(opts: LoadConfigOptions): LoadedConfig {
+  const source = resolveConfigSource(opts);
+  const result = source.kind === "env" ? parseConfig(source.text, source.file) : loadConfigFile(source.file, opts.readFile);
+  if (!result.config) throw new ConfigError(result.file, result.issues);
+  return { config: result.config, file: result.file, warnings: result.warnings };
+}
+
+function readText(path: string): string {
+  return readFileSync(path, "utf8");
+}
+
+interface YamlResult {
+  value?: Record<string, unknown>;
+  issues: ConfigIssue[];
+  warnings: string[];
+}
+
+function readYaml(text: string): YamlResult {
+  const doc = parseDocument(text, { merge: true }); // "<<" merge keys, as FetchIt's yaml.v3 allows
+  const warnings = doc.warnings.map((w) => `YAML: ${yamlErrorText(w)}`);
+  if (doc.errors.length > 0) return { issues: doc.errors.map((e) => ({ path: "", message: `YAML syntax error: ${yamlErrorText(e)}` })), warnings };
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (err) {
+    return { issues: [{ path: "", message: `YAML error: ${errorMessage(err)}` }], warnings };
+  }
+  if (value === null || value === undefined) {
+    return { issues: [{ path: "", message: "config is empty; expected a mapping with targetConfigs" }], warnings };
+  }
+  if (!isRecord(value)) {
+    return { issues: [{ path: "", message: `expected a mapping with targetConfigs at the top level, got ${describeValue(value)}` }], warnings };
+  }
+  return { value, issues: [], warnings };
+}
+
+/** "<what> at line L, column C", without yaml's source excerpt. */
+function yamlErrorText(e: YAMLError): string {
+  const what =
+    e.code === "MULTIPLE_DOCS"
+      ? "the text holds several YAML documents (separated by ---); fetchit reads exactly one"
+      : (e.message.split(/ at line \d+, column \d+/)[0] ?? e.message);
+  const pos = e.linePos?.[0];
+  return pos ? `${what} at line ${pos.line}, column ${pos.col}` : what;
+}
+
+/** Schema defaults (method name = kind, targetConfigs = [], booleans false, glob "**"). */
+function applyDefaults(value: unknown): FetchitConfig {
+  const config = Value.Default(FetchitConfigSchema, value) as FetchitConfig;
+  if (!Array.isArray(config.targetConfigs)) return config;
+  for (const t of config.targetConfigs) {
+    // Disconnected targets may omit url (device source) or branch; the contract wants strings.
+    if (isRecord(t) && t.disconnected === true) {
+      t.url ??= "";
+      t.branch ??= "";
+    }
+  }
+  return config;
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.path}\u0000${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

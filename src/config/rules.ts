@@ -1,0 +1,217 @@
+/**
+ * Named cross-field rules, checked after the schema and defaults. They run
+ * even when the schema check found problems, so every rule guards against
+ * values of the wrong type (the schema already reported those) instead of
+ * trusting the static types.
+ */
+import type { ConfigIssue } from "../errors.ts";
+import { scheduleProblem } from "./cron.ts";
+import { formatPath, isRecord, type Segment } from "./path.ts";
+import { METHOD_KINDS, type FetchitConfig, type MethodKind, type TargetConfig } from "./types.ts";
+
+export { toCronPattern, scheduleProblem, CRON_MODE } from "./cron.ts";
+
+/** One cross-field check. */
+export interface Rule {
+  name: string;
+  /** Issues found; the config may still contain values of the wrong type. */
+  check(config: FetchitConfig): ConfigIssue[];
+}
+
+type Loose = Record<string, unknown>;
+
+/**
+ * Effective name of a target: its `name`, else the repository name from the
+ * URL (without `.git`/`.zip`) plus `@branch`, e.g. `fetchit@main`.
+ */
+export function targetKey(t: Pick<TargetConfig, "name" | "url" | "branch" | "device">): string {
+  if (t.name) return t.name;
+  const source = t.url || t.device || "target";
+  const base = (source.split(/[/:]/).filter(Boolean).at(-1) ?? source).replace(/\.(git|zip)$/, "");
+  return t.branch ? `${base}@${t.branch}` : base;
+}
+
+function targets(config: FetchitConfig): [number, Loose][] {
+  const list: unknown = config.targetConfigs;
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((t, i): [number, Loose][] => (isRecord(t) ? [[i, t]] : []));
+}
+
+interface MethodEntry {
+  path: Segment[];
+  kind: MethodKind;
+  method: Loose;
+}
+
+function methods(config: FetchitConfig): MethodEntry[] {
+  const out: MethodEntry[] = [];
+  for (const [ti, target] of targets(config)) {
+    for (const kind of METHOD_KINDS) {
+      const list = target[kind];
+      if (!Array.isArray(list)) continue;
+      list.forEach((method, mi) => {
+        if (isRecord(method)) out.push({ path: ["targetConfigs", ti, kind, mi], kind, method });
+      });
+    }
+  }
+  return out;
+}
+
+const issue = (path: Segment[], message: string): ConfigIssue => ({ path: formatPath(path), message });
+const isEmpty = (v: unknown) => v === undefined || v === "";
+
+const targetSource: Rule = {
+  name: "target-source",
+  check(config) {
+    return targets(config).flatMap(([i, t]) => {
+      const out: ConfigIssue[] = [];
+      const disconnected = t.disconnected === true;
+      if (isEmpty(t.url) && !(disconnected && typeof t.device === "string" && t.device !== "")) {
+        const why = disconnected ? "; a disconnected target needs url (a zip) or device" : "";
+        out.push(issue(["targetConfigs", i, "url"], `required key missing${why}`));
+      }
+      if (isEmpty(t.branch) && !disconnected) {
+        out.push(issue(["targetConfigs", i, "branch"], "required key missing; there is no default branch (e.g. branch: main)"));
+      }
+      return out;
+    });
+  },
+};
+
+const uniqueTargetNames: Rule = {
+  name: "unique-target-names",
+  check(config) {
+    const seen = new Map<string, number>();
+    const out: ConfigIssue[] = [];
+    for (const [i, t] of targets(config)) {
+      if ([t.name, t.url, t.branch, t.device].some((v) => v !== undefined && typeof v !== "string")) continue;
+      const key = targetKey(t as Pick<TargetConfig, "name" | "url" | "branch" | "device">);
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, i);
+        continue;
+      }
+      const how = t.name ? "" : " (derived from url and branch)";
+      const message = `target name ${JSON.stringify(key)}${how} is already used by targetConfigs[${first}]; give each target a distinct "name"`;
+      out.push(issue(["targetConfigs", i, ...(t.name ? ["name"] : [])], message));
+    }
+    return out;
+  },
+};
+
+const uniqueMethodNames: Rule = {
+  name: "unique-method-names",
+  check(config) {
+    const seen = new Map<string, Segment[]>();
+    const out: ConfigIssue[] = [];
+    for (const { path, kind, method } of methods(config)) {
+      const name = method.name;
+      if (typeof name !== "string") continue;
+      if (name === "") {
+        out.push(issue([...path, "name"], `must not be empty; omit it to use "${kind}"`));
+        continue;
+      }
+      const key = `${String(path[1])}/${kind}/${name}`;
+      const first = seen.get(key);
+      if (!first) {
+        seen.set(key, path);
+        continue;
+      }
+      const hint = name === kind ? `; entries without a name default to "${kind}", so give each ${kind} entry its own name` : "; give each entry its own name";
+      out.push(issue([...path, "name"], `duplicate ${kind} name ${JSON.stringify(name)}, also used by ${formatPath(first)}${hint}`));
+    }
+    return out;
+  },
+};
+
+const targetPaths: Rule = {
+  name: "target-paths",
+  check(config) {
+    return methods(config).flatMap(({ path, method }) => {
+      const p = method.targetPath;
+      if (typeof p !== "string") return [];
+      const at = [...path, "targetPath"];
+      if (p.trim() === "") return [issue(at, 'must not be empty; use "." for the whole repository')];
+      if (p.startsWith("/")) return [issue(at, `must be relative to the repository root, got absolute path ${JSON.stringify(p)}`)];
+      if (p.split("/").includes("..")) return [issue(at, `must stay inside the repository; ${JSON.stringify(p)} contains a ".." segment`)];
+      return [];
+    });
+  },
+};
+
+const destinationDirectories: Rule = {
+  name: "destination-directories",
+  check(config) {
+    return methods(config).flatMap(({ path, kind, method }) => {
+      const d = method.destinationDirectory;
+      if (kind !== "filetransfer" || typeof d !== "string") return [];
+      if (!d.startsWith("/")) return [issue([...path, "destinationDirectory"], `must be an absolute host path, got ${JSON.stringify(d)}`)];
+      return [];
+    });
+  },
+};
+
+/** Every (path, schedule) pair in the config: methods, prune, images, configReload. */
+function schedules(config: FetchitConfig): [Segment[], unknown][] {
+  const out: [Segment[], unknown][] = methods(config).map(({ path, method }) => [[...path, "schedule"], method.schedule]);
+  const c = config as unknown as Loose;
+  for (const section of ["prune", "configReload"]) {
+    const s = c[section];
+    if (isRecord(s)) out.push([[section, "schedule"], s.schedule]);
+  }
+  if (Array.isArray(c.images)) {
+    c.images.forEach((img, i) => isRecord(img) && out.push([["images", i, "schedule"], img.schedule]));
+  }
+  return out;
+}
+
+const validSchedules: Rule = {
+  name: "valid-schedules",
+  check(config) {
+    return schedules(config).flatMap(([path, s]) => {
+      const problem = typeof s === "string" ? scheduleProblem(s) : undefined;
+      return problem ? [issue(path, problem)] : [];
+    });
+  },
+};
+
+const configReloadSource: Rule = {
+  name: "config-reload-source",
+  check(config) {
+    const r: unknown = config.configReload;
+    if (!isRecord(r) || r.schedule !== undefined) return [];
+    if (isEmpty(r.configURL) && isEmpty(r.device)) return [];
+    return [issue(["configReload", "schedule"], "required key missing when configURL or device is set")];
+  },
+};
+
+const imageSources: Rule = {
+  name: "image-sources",
+  check(config) {
+    const images: unknown = config.images;
+    if (!Array.isArray(images)) return [];
+    return images.flatMap((img, i): ConfigIssue[] => {
+      if (!isRecord(img)) return [];
+      if (isEmpty(img.url) && isEmpty(img.imagePath)) return [issue(["images", i], "needs url (an HTTP image archive) or imagePath and device")];
+      if (isEmpty(img.url) && isEmpty(img.device)) return [issue(["images", i, "device"], "required key missing when imagePath is set")];
+      return [];
+    });
+  },
+};
+
+/** All rules, in the order their issues are reported. */
+export const RULES: readonly Rule[] = [
+  targetSource,
+  uniqueTargetNames,
+  uniqueMethodNames,
+  targetPaths,
+  destinationDirectories,
+  validSchedules,
+  configReloadSource,
+  imageSources,
+];
+
+/** Runs every rule and returns all their issues. */
+export function ruleIssues(config: FetchitConfig): ConfigIssue[] {
+  return RULES.flatMap((rule) => rule.check(config));
+}

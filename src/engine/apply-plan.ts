@@ -1,0 +1,68 @@
+/**
+ * Executes a plan: removals, then creations, then updates, each phase with a
+ * small bounded pool. Every failure is collected with its file; one bad file
+ * never stops the others.
+ */
+import type { Logger } from "../log.ts";
+import type { DesiredFile } from "../methods/index.ts";
+import type { ManagedResource } from "../state/store.ts";
+import { methodContext, type EngineDeps } from "./context.ts";
+import type { FileRef, Op } from "./plan.ts";
+import { forEachLimited } from "./pool.ts";
+import type { MethodJob } from "./run-method.ts";
+
+export interface Failure {
+  /** Repository path of the file, when the failure is about one file. */
+  file: string | undefined;
+  error: unknown;
+}
+
+export interface PlanOutcome {
+  resources: Record<string, ManagedResource>;
+  changed: number;
+  failures: Failure[];
+}
+
+function desiredFile(job: MethodJob, ref: FileRef): DesiredFile {
+  let cached: Promise<Buffer> | undefined;
+  return { ...ref, content: () => (cached ??= job.source.readBlob(ref.blob)) };
+}
+
+export async function applyPlan(
+  job: MethodJob,
+  deps: EngineDeps,
+  ops: Op[],
+  resources: Record<string, ManagedResource>,
+  log: Logger,
+): Promise<PlanOutcome> {
+  const out: PlanOutcome = { resources, changed: 0, failures: [] };
+  if (!ops.length) return out;
+  const ctx = methodContext(deps, job.key.target, job.config, log);
+  await job.impl.prepare?.(ctx);
+  const previousOf = async (op: Op): Promise<ManagedResource | undefined> =>
+    op.previous ?? (op.old ? job.impl.identify(ctx, desiredFile(job, op.old)).catch(() => undefined) : undefined);
+
+  const runOp = async (op: Op) => {
+    try {
+      const previous = await previousOf(op);
+      if (op.op === "remove") {
+        if (previous) await job.impl.remove(ctx, previous, op.relPath);
+        else log.warn("deleted file managed nothing fetchit knows of; nothing to remove", { file: op.relPath });
+        delete out.resources[op.relPath];
+        out.changed++;
+        return;
+      }
+      const res = await job.impl.apply(ctx, desiredFile(job, op.file), previous);
+      if (op.fromRelPath && op.fromRelPath !== op.file.relPath) delete out.resources[op.fromRelPath];
+      out.resources[op.file.relPath] = res.resource;
+      if (res.changed) out.changed++;
+    } catch (error) {
+      out.failures.push({ file: op.op === "remove" ? (op.old?.path ?? op.relPath) : op.file.path, error });
+    }
+  };
+  const limit = deps.concurrency ?? 4;
+  for (const phase of ["remove", "create", "update"] as const) {
+    await forEachLimited(ops.filter((o) => o.op === phase), limit, runOp);
+  }
+  return out;
+}

@@ -1,0 +1,136 @@
+/**
+ * One run of one (target, method): fetch, diff the last applied commit against
+ * the head, apply the plan, and advance the state only when every change of
+ * that commit succeeded. A tick with nothing new makes no Podman write and no
+ * state write.
+ */
+import type { CommonMethod, MethodKind } from "../config/types.ts";
+import { errorMessage, isRetryable } from "../errors.ts";
+import type { GitSource } from "../git/index.ts";
+import type { AnyMethod } from "../methods/index.ts";
+import type { MethodKey, MethodState, StateStore } from "../state/store.ts";
+import type { EngineDeps } from "./context.ts";
+import { applyPlan, type Failure } from "./apply-plan.ts";
+import { backoffMs } from "./backoff.ts";
+import { planChanges } from "./plan.ts";
+
+export interface MethodJob {
+  key: MethodKey;
+  kind: MethodKind;
+  impl: AnyMethod;
+  config: CommonMethod & Record<string, unknown>;
+  source: GitSource;
+}
+
+export interface RunResult {
+  status: "unchanged" | "applied" | "failed" | "skipped";
+  commit?: string;
+  /** Files whose apply changed something on the host. */
+  changed: number;
+  failures: Failure[];
+}
+
+export interface RunOptions {
+  /** Ignore back-off and "already reported" (used by `fetchit sync`). */
+  force?: boolean;
+}
+
+const short = (sha?: string) => sha?.slice(0, 9);
+
+export async function runMethod(job: MethodJob, deps: EngineDeps, opts: RunOptions = {}): Promise<RunResult> {
+  const log = deps.log.child({ target: job.key.target, method: `${job.kind}/${job.key.method}` });
+  const now = deps.now ?? Date.now;
+  const st = await deps.state.load(job.key);
+  if (!opts.force && st.nextRetryAt && now() < Date.parse(st.nextRetryAt)) {
+    log.debug("backing off after a transient failure", { until: st.nextRetryAt });
+    return { status: "skipped", changed: 0, failures: [] };
+  }
+  let head: string;
+  try {
+    head = await job.source.fetch();
+  } catch (err) {
+    await recordFailure(deps.state, st, [{ file: undefined, error: err }], undefined, now(), log);
+    return { status: "failed", changed: 0, failures: [{ file: undefined, error: err }] };
+  }
+  if (st.appliedCommit === head) {
+    log.debug("no changes", { commit: short(head) });
+    return { status: "unchanged", commit: head, changed: 0, failures: [] };
+  }
+  if (!opts.force && st.lastError?.commit === head && !st.lastError.retryable) {
+    log.debug("commit already failed with a permanent error; waiting for a new commit", { commit: short(head) });
+    return { status: "skipped", commit: head, changed: 0, failures: [] };
+  }
+  return applyCommit(job, deps, st, head, log, now);
+}
+
+async function applyCommit(
+  job: MethodJob,
+  deps: EngineDeps,
+  st: MethodState,
+  head: string,
+  log: EngineDeps["log"],
+  now: () => number,
+): Promise<RunResult> {
+  let from = st.appliedCommit ?? null;
+  if (from && !(await job.source.hasCommit(from))) {
+    log.warn("last applied commit is missing from the local clone; reconciling the whole tree against recorded resources", { commit: short(from) });
+    from = null;
+  }
+  const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
+  let outcome;
+  try {
+    if (!from && !(await job.source.pathExists(head, job.config.targetPath))) {
+      log.warn("targetPath does not exist at this commit; nothing to apply", { targetPath: job.config.targetPath, commit: short(head) });
+    }
+    const changes = await job.source.diff(from, head, filter);
+    const ops = planChanges(changes, st.resources, from === null);
+    log.info(ops.length ? "applying commit" : "new commit has no changes for this method", {
+      from: short(from ?? undefined) ?? "(none)", to: short(head), changes: ops.length,
+    });
+    outcome = await applyPlan(job, deps, ops, { ...st.resources }, log);
+  } catch (err) {
+    outcome = { resources: st.resources, changed: 0, failures: [{ file: undefined, error: err }] };
+  }
+  st.resources = outcome.resources;
+  if (outcome.failures.length) {
+    await recordFailure(deps.state, st, outcome.failures, head, now(), log);
+    return { status: "failed", commit: head, changed: outcome.changed, failures: outcome.failures };
+  }
+  const subject = await job.source.commitInfo(head).then((c) => c.subject, () => undefined);
+  Object.assign(st, { appliedCommit: head, appliedAt: new Date(now()).toISOString(), appliedSubject: subject, failures: 0 });
+  delete st.lastError;
+  delete st.nextRetryAt;
+  await job.source.pin(`${job.key.target}/${job.kind}/${job.key.method}`, head);
+  await deps.state.save(st);
+  log.info("commit applied", { commit: short(head), changed: outcome.changed });
+  return { status: "applied", commit: head, changed: outcome.changed, failures: [] };
+}
+
+async function recordFailure(
+  store: StateStore,
+  st: MethodState,
+  failures: Failure[],
+  commit: string | undefined,
+  at: number,
+  log: EngineDeps["log"],
+): Promise<void> {
+  const retryable = failures.some((f) => isRetryable(f.error));
+  st.failures += 1;
+  st.lastError = {
+    message: failures.map((f) => errorMessage(f.error)).join("; "),
+    at: new Date(at).toISOString(),
+    ...(commit ? { commit } : {}),
+    retryable,
+    files: failures.flatMap((f) => (f.file ? [f.file] : [])),
+  };
+  if (retryable) st.nextRetryAt = new Date(at + backoffMs(st.failures)).toISOString();
+  else delete st.nextRetryAt;
+  await store.save(st);
+  for (const f of failures) log.error("failed", { file: f.file, err: f.error });
+  log.error(
+    retryable
+      ? `not fully applied; will retry after ${st.nextRetryAt}`
+      : "not applied; fix the files above and push a new commit (this commit will not be retried)",
+    { commit: short(commit), failed: failures.length, consecutiveFailures: st.failures },
+  );
+}

@@ -1,0 +1,90 @@
+/**
+ * Runs git commands in one repository through simple-git, with an environment
+ * that can never block on a prompt, a stall timeout, an optional trace hook
+ * (tests count invocations with it) and failures turned into GitError.
+ */
+import { simpleGit, type SimpleGit } from "simple-git";
+import { GitError } from "../errors.ts";
+import { maskUrl } from "../log.ts";
+
+/** Default `GIT_SSH_COMMAND`: never ask for a password or host-key confirmation. */
+export const DEFAULT_SSH_COMMAND = "ssh -o BatchMode=yes -o ConnectTimeout=30";
+
+export interface GitRunnerOptions {
+  /** Repository directory; must exist. */
+  dir: string;
+  /** Sets GIT_DIR, so git never searches parent directories for a repository. */
+  gitDir?: string;
+  /** Kill git when it writes nothing for this long. Default 300 000 ms. */
+  timeoutMs?: number;
+  /** Value for GIT_SSH_COMMAND; the auth layer may add `-i <key>` here. Default {@link DEFAULT_SSH_COMMAND}. */
+  sshCommand?: string;
+  /** Called with the (URL-masked) arguments of every git command before it runs. */
+  trace?: (args: string[]) => void;
+}
+
+/** Runs git in one directory. Every method throws GitError (not retryable; callers re-classify). */
+export interface GitRunner {
+  run(args: string[]): Promise<string>;
+  /** Like run, but also succeeds with null when git exits non-zero (for probes such as `cat-file -e`). */
+  tryRun(args: string[]): Promise<string | null>;
+  /** `git show --binary <sha>^{blob}`: exact bytes of one blob. */
+  blob(sha: string): Promise<Buffer>;
+}
+
+/** Ambient GIT_* variables worth keeping (TLS trust set up by the operator); all others are dropped. */
+const PASS_THROUGH = new Set(["GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_SSL_NO_VERIFY"]);
+/** Non-GIT_ variables simple-git refuses to forward (they can run programs). */
+const GUARDED = new Set(["editor", "pager", "prefix", "ssh_askpass", "visual"]);
+
+/** The environment every git command gets: no prompts, English messages, stalled HTTP aborted. */
+export function gitEnv(sshCommand: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    const lower = key.toLowerCase();
+    if (value === undefined || GUARDED.has(lower)) continue;
+    if (lower.startsWith("git_") && !PASS_THROUGH.has(key)) continue;
+    env[key] = value;
+  }
+  return {
+    ...env,
+    LC_ALL: "C",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_SSH_COMMAND: sshCommand,
+    GIT_HTTP_LOW_SPEED_LIMIT: "1000",
+    GIT_HTTP_LOW_SPEED_TIME: "60",
+  };
+}
+
+/** Creates a runner for `opts.dir`. */
+export function createGitRunner(opts: GitRunnerOptions): GitRunner {
+  const env = gitEnv(opts.sshCommand ?? DEFAULT_SSH_COMMAND);
+  if (opts.gitDir !== undefined) env.GIT_DIR = opts.gitDir;
+  const git: SimpleGit = simpleGit({
+    baseDir: opts.dir,
+    timeout: { block: opts.timeoutMs ?? 300_000 },
+    allowEnvironment: [...Object.keys(env).filter((k) => k.toLowerCase().startsWith("git_"))],
+    unsafe: { allowUnsafeSshCommand: true },
+  }).env(env);
+  const exec = async <T>(args: string[], fn: () => Promise<T>): Promise<T> => {
+    const masked = args.map(maskUrl);
+    opts.trace?.(masked);
+    try {
+      return await fn();
+    } catch (err) {
+      throw new GitError(`git ${masked[0] ?? ""}: ${describeFailure(err)}`, { cause: err });
+    }
+  };
+  return {
+    run: (args) => exec(args, () => git.raw(args)),
+    tryRun: (args) => exec(args, () => git.raw(args)).catch(() => null),
+    blob: (sha) => exec(["show", "--binary", `${sha}^{blob}`], () => git.showBuffer([`${sha}^{blob}`])),
+  };
+}
+
+/** The useful part of a simple-git failure: git's stderr, trimmed and URL-masked. */
+export function describeFailure(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const trimmed = text.trim().replace(/\n{2,}/g, "\n");
+  return maskUrl(trimmed || "failed without a message");
+}

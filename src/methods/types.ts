@@ -1,0 +1,57 @@
+/**
+ * The one small interface every method implements. A method turns one file of
+ * the repository into something on the host (a container, a file, a unit) and
+ * can remove it again. The engine decides which files changed and in what
+ * order; methods never see git, the scheduler or the CLI.
+ */
+import type { CommonMethod, MethodKind } from "../config/types.ts";
+import type { Exec } from "../host/exec.ts";
+import type { HostFs } from "../host/fs.ts";
+import type { Logger } from "../log.ts";
+import type { PodmanClient } from "../podman/index.ts";
+import type { ManagedResource } from "../state/store.ts";
+
+/** A file as it is at the commit being applied. */
+export interface DesiredFile {
+  /** Path relative to targetPath (for a single-file targetPath: its basename). */
+  relPath: string;
+  /** Path relative to the repository root. */
+  path: string;
+  /** Git blob id. */
+  blob: string;
+  /** Git file mode: 100644, 100755, 120000 (symlink), 160000 (submodule). */
+  mode: string;
+  content(): Promise<Buffer>;
+}
+
+export interface MethodContext<C extends CommonMethod = CommonMethod> {
+  /** Effective target name (unique in the config). */
+  target: string;
+  config: C;
+  podman: PodmanClient;
+  fs: HostFs;
+  exec: Exec;
+  log: Logger;
+  /** Pulls an image at most once per apply (concurrent callers share the pull). */
+  ensureImage(image: string, alwaysPull: boolean): Promise<void>;
+}
+
+export interface ApplyResult {
+  resource: ManagedResource;
+  /** False when the host already matched and nothing was done. */
+  changed: boolean;
+}
+
+export interface Method<C extends CommonMethod = CommonMethod> {
+  kind: MethodKind;
+  /** File name suffixes this method reads (FetchIt's filter); undefined = every file. */
+  extensions?: string[];
+  /** Runs once before the changes of an apply (e.g. create the destination directory). */
+  prepare?(ctx: MethodContext<C>): Promise<void>;
+  /** What `file` would manage, without touching the host (used when the state has no record). */
+  identify(ctx: MethodContext<C>, file: DesiredFile): Promise<ManagedResource>;
+  /** Makes the host match `file`. `previous` is what the same (or renamed-from) file managed before. */
+  apply(ctx: MethodContext<C>, file: DesiredFile, previous?: ManagedResource): Promise<ApplyResult>;
+  /** Removes what a deleted file managed. */
+  remove(ctx: MethodContext<C>, previous: ManagedResource, relPath: string): Promise<void>;
+}
