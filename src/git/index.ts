@@ -2,9 +2,10 @@
  * Git module: the local cache of one target's repository (fetch, diff, blobs,
  * pins) and FetchIt-compatible globs. The engine imports from here only.
  */
-export { createGitSource, pinRef, PIN_PREFIX, type GitSourceOptions } from "./source.ts";
+export { createGitSource, ORIGIN_FILE, type GitSourceOptions } from "./source.ts";
+export { pinRef, PIN_PREFIX } from "./objects.ts";
 export { compileGlob, matchGlob, type GlobMatcher } from "./glob.ts";
-export { repoDirFor, stripUserinfo, toFetchUrl, remoteKind, type RemoteKind } from "./remote-url.ts";
+export { remoteKind, repoDirFor, stripUserinfo, toFetchUrl, type RemoteKind } from "./remote-url.ts";
 export { normalizeTargetPath } from "./diff.ts";
 export { HEAD_REF } from "./fetch.ts";
 export type { ChangeStatus, CommitInfo, FileChange, GitSource, PathFilter } from "./types.ts";

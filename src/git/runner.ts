@@ -72,7 +72,9 @@ export function createGitRunner(opts: GitRunnerOptions): GitRunner {
     try {
       return await fn();
     } catch (err) {
-      throw new GitError(`git ${masked[0] ?? ""}: ${describeFailure(err)}`, { cause: err });
+      // The cause keeps git's message only: simple-git's error also holds the unmasked arguments.
+      const cause = new Error(maskUrl(err instanceof Error ? err.message : String(err)));
+      throw new GitError(`git ${masked[0] ?? ""}: ${describeFailure(err)}`, { cause });
     }
   };
   return {
@@ -82,9 +84,15 @@ export function createGitRunner(opts: GitRunnerOptions): GitRunner {
   };
 }
 
-/** The useful part of a simple-git failure: git's stderr, trimmed and URL-masked. */
+/** Lines git adds to every remote failure; they say nothing about the cause. */
+const BOILERPLATE = /^(please make sure you have the correct access rights|and the repository exists\.?$)/i;
+
+/** The useful part of a simple-git failure: git's stderr on one line, URL-masked. */
 export function describeFailure(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  const trimmed = text.trim().replace(/\n{2,}/g, "\n");
-  return maskUrl(trimmed || "failed without a message");
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !BOILERPLATE.test(l));
+  return maskUrl(lines.join("; ") || "failed without a message");
 }

@@ -3,17 +3,16 @@
  * cache directory, fetched cheaply (ls-remote first, single-flight, short
  * reuse window) and read only through git objects at exact commits.
  */
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { GitError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { assertSha, diffCommits, pathExistsAt } from "./diff.ts";
+import { diffCommits, pathExistsAt } from "./diff.ts";
 import { fetchBranch, HEAD_REF, lsRemoteHead, missingBranchError, type RemoteRef } from "./fetch.ts";
+import { hasCommit, pinCommit, readBlob, readCommitInfo, unpinCommit } from "./objects.ts";
 import { repoDirFor, stripUserinfo, toFetchUrl } from "./remote-url.ts";
 import { createGitRunner, type GitRunner } from "./runner.ts";
-import type { CommitInfo, GitSource } from "./types.ts";
+import type { GitSource } from "./types.ts";
 
 export interface GitSourceOptions {
   /** Remote: `https://`, `http://`, `ssh://`, `git@host:path`, `file://` or a local path. May carry `user:pass@`. */
@@ -35,101 +34,116 @@ export interface GitSourceOptions {
 /** File in the bare clone naming its url (without credentials) and branch, for humans. */
 export const ORIGIN_FILE = "origin.txt";
 
-/** Prefix of the refs that keep applied commits alive. */
-export const PIN_PREFIX = "refs/fetchit/applied/";
-
 /** Fetch state shared by every source using the same directory (same url and branch). */
 interface SharedState {
+  /** Creation of the bare repository, shared so concurrent first calls create it once. */
   ready?: Promise<void>;
+  initDone?: boolean;
   inflight?: Promise<string>;
-  last?: { sha: string; at: number };
 }
 const shared = new Map<string, SharedState>();
 
+/** The last fetch result of one source, reused for `reuseMs` (several methods of a target ticking together). */
+interface LastFetch {
+  last?: { sha: string; at: number };
+}
+
+interface SourceContext {
+  dir: string;
+  remote: RemoteRef;
+  log: Logger;
+  state: SharedState;
+  recent: LastFetch;
+  /** The runner, after the bare repository exists. */
+  git(): Promise<GitRunner>;
+}
+
 /** Creates the source; nothing touches the disk or network until the first call. */
 export function createGitSource(opts: GitSourceOptions): GitSource {
+  const ctx = sourceContext(opts);
+  const use =
+    <A extends unknown[], R>(fn: (git: GitRunner, ...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> =>
+      fn(await ctx.git(), ...args);
+  return {
+    url: ctx.remote.displayUrl,
+    branch: opts.branch,
+    dir: ctx.dir,
+    fetch: () => singleFlight(ctx.state, ctx.recent, opts.reuseMs ?? 2000, () => fetchOnce(ctx)),
+    diff: use(diffCommits),
+    pathExists: use(pathExistsAt),
+    readBlob: use(readBlob),
+    commitInfo: use(readCommitInfo),
+    hasCommit: use(hasCommit),
+    pin: use(pinCommit),
+    unpin: use(unpinCommit),
+  };
+}
+
+function sourceContext(opts: GitSourceOptions): SourceContext {
   const dir = repoDirFor(opts.cacheDir, opts.url, opts.branch);
   const remote: RemoteRef = { fetchUrl: toFetchUrl(opts.url), displayUrl: stripUserinfo(opts.url), branch: opts.branch };
   const log = opts.log.child({ url: remote.displayUrl, branch: opts.branch });
   const state = shared.get(dir) ?? {};
   shared.set(dir, state);
+  const { timeoutMs, sshCommand, trace } = opts;
+  const makeRunner = () => createGitRunner({ dir, gitDir: dir, timeoutMs, sshCommand, trace });
   let runner: GitRunner | undefined;
-
+  const recent: LastFetch = {};
   const git = async (): Promise<GitRunner> => {
-    runner ??= await openRunner(dir, opts);
-    state.ready ??= initRepo(runner, dir, remote, log).catch((err: unknown) => {
+    if (state.initDone && !existsSync(join(dir, "HEAD"))) {
+      // The cache was deleted underneath us: create it again.
       state.ready = undefined;
-      throw err;
-    });
-    await state.ready;
-    return runner;
-  };
-
-  const fetchOnce = async (): Promise<string> => {
-    const g = await git();
-    const started = performance.now();
-    const remoteSha = await lsRemoteHead(g, remote);
-    if (remoteSha === null) throw missingBranchError(remote);
-    const local = (await g.tryRun(["rev-parse", "--verify", HEAD_REF]))?.trim();
-    if (local === remoteSha) {
-      log.debug("git: branch unchanged", { commit: remoteSha, ms: elapsed(started) });
-      return remoteSha;
+      state.initDone = false;
     }
-    await fetchBranch(g, remote, log);
-    const head = (await g.run(["rev-parse", "--verify", HEAD_REF])).trim();
-    log.info("git: fetched", { from: local ?? "(none)", commit: head, ms: elapsed(started) });
-    return head;
+    state.ready ??= initRepo(dir, makeRunner, remote, log).then(
+      () => void (state.initDone = true),
+      (err: unknown) => {
+        state.ready = undefined;
+        throw err;
+      },
+    );
+    await state.ready;
+    return (runner ??= makeRunner());
   };
+  return { dir, remote, log, state, recent, git };
+}
 
-  return {
-    url: remote.displayUrl,
-    branch: opts.branch,
-    dir,
-    fetch: () => singleFlight(state, opts.reuseMs ?? 2000, fetchOnce),
-    diff: async (from, to, filter) => diffCommits(await git(), from, to, filter),
-    pathExists: async (commit, path) => pathExistsAt(await git(), commit, path),
-    readBlob: async (sha) => {
-      assertSha(sha, "blob");
-      return (await git()).blob(sha);
-    },
-    commitInfo: async (sha) => readCommitInfo(await git(), sha),
-    hasCommit: async (sha) => {
-      assertSha(sha);
-      return (await (await git()).tryRun(["cat-file", "-t", `${sha}^{commit}`]))?.trim() === "commit";
-    },
-    pin: async (name, sha) => {
-      assertSha(sha);
-      await (await git()).run(["update-ref", pinRef(name), sha]);
-    },
-    unpin: async (name) => {
-      await (await git()).run(["update-ref", "-d", pinRef(name)]);
-    },
-  };
+/** One round: ls-remote; fetch only when the remote head differs from the local one. */
+async function fetchOnce(ctx: SourceContext): Promise<string> {
+  const git = await ctx.git();
+  const started = performance.now();
+  const remoteSha = await lsRemoteHead(git, ctx.remote);
+  if (remoteSha === null) throw missingBranchError(ctx.remote);
+  const local = (await git.tryRun(["rev-parse", "--verify", HEAD_REF]))?.trim();
+  if (local === remoteSha) {
+    ctx.log.debug("git: branch unchanged", { commit: remoteSha, ms: elapsed(started) });
+    return remoteSha;
+  }
+  await fetchBranch(git, ctx.remote, ctx.log);
+  const head = (await git.run(["rev-parse", "--verify", HEAD_REF])).trim();
+  ctx.log.info("git: fetched", { from: local ?? "(none)", commit: head, ms: elapsed(started) });
+  return head;
 }
 
 /** Joins an in-flight fetch, reuses a result younger than `reuseMs`, or starts `run`. */
-function singleFlight(state: SharedState, reuseMs: number, run: () => Promise<string>): Promise<string> {
-  if (state.inflight) return state.inflight;
-  if (state.last && Date.now() - state.last.at < reuseMs) return Promise.resolve(state.last.sha);
-  const p = run()
-    .then((sha) => {
-      state.last = { sha, at: Date.now() };
-      return sha;
-    })
-    .finally(() => {
+function singleFlight(state: SharedState, recent: LastFetch, reuseMs: number, run: () => Promise<string>): Promise<string> {
+  if (recent.last && Date.now() - recent.last.at < reuseMs) return Promise.resolve(recent.last.sha);
+  if (!state.inflight) {
+    state.inflight = run().finally(() => {
       state.inflight = undefined;
     });
-  state.inflight = p;
-  return p;
-}
-
-async function openRunner(dir: string, opts: GitSourceOptions): Promise<GitRunner> {
-  await mkdir(dir, { recursive: true });
-  return createGitRunner({ dir, gitDir: dir, timeoutMs: opts.timeoutMs, sshCommand: opts.sshCommand, trace: opts.trace });
+  }
+  return state.inflight.then((sha) => {
+    recent.last = { sha, at: Date.now() };
+    return sha;
+  });
 }
 
 /** Makes `dir` a bare repository (recreating it when it holds something else) and labels it for humans. */
-async function initRepo(git: GitRunner, dir: string, remote: RemoteRef, log: Logger): Promise<void> {
+async function initRepo(dir: string, makeRunner: () => GitRunner, remote: RemoteRef, log: Logger): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const git = makeRunner();
   if ((await git.tryRun(["rev-parse", "--is-bare-repository"]))?.trim() === "true") return;
   if (existsSync(join(dir, "HEAD")) || existsSync(join(dir, "objects"))) {
     log.warn("git: cache directory is not a usable repository, recreating it", { dir });
@@ -140,33 +154,6 @@ async function initRepo(git: GitRunner, dir: string, remote: RemoteRef, log: Log
   const label = `url=${remote.displayUrl}\nbranch=${remote.branch}\n`;
   await writeFile(join(dir, ORIGIN_FILE), `# fetchit cache of one remote branch (no credentials)\n${label}`);
   await writeFile(join(dir, "description"), `fetchit cache of ${remote.displayUrl} branch ${remote.branch}\n`);
-}
-
-async function readCommitInfo(git: GitRunner, sha: string): Promise<CommitInfo> {
-  assertSha(sha);
-  let out: string;
-  try {
-    out = await git.run(["log", "-1", "--no-show-signature", "--format=%H%x00%s%x00%cI", `${sha}^{commit}`, "--"]);
-  } catch (err) {
-    throw new GitError(`git: commit ${sha} not found locally: ${(err as Error).message}`, { cause: err });
-  }
-  const [full = sha, subject = "", date = ""] = out.trim().split("\0");
-  return { sha: full, subject, date };
-}
-
-/**
- * `refs/fetchit/applied/<name>` with the name made a valid ref component.
- * A name that had to be changed gets a short hash so distinct names stay distinct.
- */
-export function pinRef(name: string): string {
-  const clean =
-    name
-      .replace(/[^A-Za-z0-9._-]+/g, "-")
-      .replace(/\.{2,}/g, ".")
-      .replace(/^[.-]+/, "")
-      .replace(/(\.lock|\.)+$/i, "") || "_";
-  if (clean === name) return PIN_PREFIX + clean;
-  return `${PIN_PREFIX}${clean}-${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
 }
 
 function elapsed(started: number): number {

@@ -34,7 +34,7 @@ export function createTransport(socketPath: string, opts: TransportOptions = {})
   return {
     socketPath,
     async send(method, path, req = {}) {
-      const endpoint = `${method} /libpod${path}`;
+      const endpoint = `${method} /libpod${displayPath(path)}`;
       const timeoutMs = req.timeoutMs ?? defaultTimeout;
       const url = `http://d${API_PREFIX}${path}${queryString(req.query)}`;
       const { body, headers } = encodeBody(req.body, req.headers);
@@ -54,6 +54,15 @@ export function createTransport(socketPath: string, opts: TransportOptions = {})
       return { status: res.status, headers: res.headers, text };
     },
   };
+}
+
+/** The path with name segments decoded, for messages. */
+function displayPath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 function queryString(query: RequestOptions["query"]): string {
@@ -84,6 +93,17 @@ function encodeBody(
   return { body: JSON.stringify(body), headers };
 }
 
+/** Parses a JSON response body; undefined for an empty one. Bad JSON is a (retryable) PodmanApiError. */
+export function parseJson<T>(endpoint: string, res: RawResponse): T {
+  if (!res.text.trim()) return undefined as T;
+  try {
+    return JSON.parse(res.text) as T;
+  } catch (err) {
+    const msg = `${endpoint}: ${res.status}: response is not JSON: ${res.text.slice(0, 200)}`;
+    throw new PodmanApiError(msg, res.status, endpoint, { cause: err, retryable: true });
+  }
+}
+
 /** Podman's own message from a libpod error body `{cause, message, response}`, else the trimmed text. */
 export function podmanMessage(text: string): string {
   try {
@@ -101,7 +121,7 @@ export function podmanMessage(text: string): string {
 }
 
 const TRANSIENT = /connection refused|connection reset|timeout|timed out|temporar|try again|database is locked|i\/o error|unexpected EOF|too many requests|service unavailable|no route to host|network is unreachable/i;
-const USER_ERROR = /no such|not known|not found|unknown|invalid|already (in use|exists)|is not valid|must |cannot |can't |unauthorized|denied|forbidden|not supported|requires |conflict|malformed|unable to find|bad request/i;
+const USER_ERROR = /no such|yaml|unmarshal|pars(e|ing)|syntax|not known|not found|unknown|invalid|already (in use|exists)|is not valid|must |cannot |can't |unauthorized|denied|forbidden|not supported|requires |conflict|malformed|unable to find|bad request/i;
 
 /**
  * Whether retrying later may help: connection-level and 502/503/504/408/429

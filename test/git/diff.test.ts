@@ -161,6 +161,18 @@ describe("diff", () => {
     expect(await source.pathExists(first, "")).toBe(true);
   });
 
+  test("targetPath is literal (no pathspec magic) and odd file names survive", async () => {
+    const { source, first } = await setup({
+      "apps[1]/ünï cödé 空白.yaml": "u",
+      "apps[1]/tab\tand\nnewline.yaml": "t",
+      "apps1/not-me.yaml": "n",
+      "apps*/not-me.yaml": "n",
+    });
+    const changes = await source.diff(null, first, { targetPath: "apps[1]" });
+    expect(changes.map((c) => c.relPath).sort()).toEqual(["tab\tand\nnewline.yaml", "ünï cödé 空白.yaml"]);
+    for (const c of changes) expect((await source.readBlob(c.blob!)).length).toBe(1);
+  });
+
   test("symlinks and mode changes are reported with their modes", async () => {
     const remote = await createRemote({ "s/run.sh": "#!/bin/sh\n", "s/link": { symlink: "run.sh" } });
     const t = tracedSource(remote.url);

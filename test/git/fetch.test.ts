@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { simpleGit } from "simple-git";
 import { GitError } from "../../src/errors.ts";
@@ -54,8 +54,16 @@ describe("fetch", () => {
     const remote = await createRemote({ "a.txt": "1" });
     const a = tracedSource(remote.url);
     const b = tracedSource(remote.url, { cacheDir: a.cacheDir });
-    const shas = await Promise.all([a.source.fetch(), a.source.fetch(), b.source.fetch(), a.source.fetch()]);
+    const [probe, ...shas] = await Promise.all([
+      b.source.hasCommit("0".repeat(40)),
+      a.source.fetch(),
+      a.source.fetch(),
+      b.source.fetch(),
+      a.source.fetch(),
+    ]);
+    expect(probe).toBe(false);
     expect(new Set(shas)).toEqual(new Set([await remote.head()]));
+    expect(a.count("init") + b.count("init")).toBe(1);
     expect(a.count("ls-remote") + b.count("ls-remote")).toBe(1);
     expect(a.count("fetch") + b.count("fetch")).toBe(1);
   });
@@ -128,5 +136,14 @@ describe("fetch", () => {
     await mkdir(join(t.source.dir, "objects"), { recursive: true });
     await writeFile(join(t.source.dir, "HEAD"), "garbage");
     expect(await t.source.fetch()).toBe(await remote.head());
+  });
+
+  test("a cache directory deleted while running is recreated", async () => {
+    const remote = await createRemote({ "a.txt": "1" });
+    const t = tracedSource(remote.url);
+    await t.source.fetch();
+    await rm(t.source.dir, { recursive: true, force: true });
+    expect(await t.source.fetch()).toBe(await remote.head());
+    expect(await t.source.hasCommit(await remote.head())).toBe(true);
   });
 });

@@ -29,6 +29,7 @@ describe("isRetryableFailure", () => {
     expect(isRetryableFailure(500, "reading manifest latest in r/x: manifest unknown")).toBe(false);
     expect(isRetryableFailure(500, 'invalid reference format')).toBe(false);
     expect(isRetryableFailure(500, "pinging container registry r: dial tcp: connect: connection refused")).toBe(true);
+    expect(isRetryableFailure(500, "playing YAML file: yaml: line 1: did not find expected node content")).toBe(false);
     expect(isRetryableFailure(500, "database is locked")).toBe(true);
     expect(isRetryableFailure(500, "something odd happened")).toBe(true);
   });

@@ -122,16 +122,16 @@ export interface CleanupCommand {
 /**
  * Creates `/tmp/<prefix>XXXXXX`, owned by this process. When the process
  * ends — normally, under `bun test` (which emits no "exit" event), by a
- * signal or SIGKILL — `before` runs, every process mentioning the directory
+ * signal or SIGKILL — the commands `before(dir)` runs, every process mentioning the directory
  * is killed, mounts below it are dropped and it is deleted. A detached
  * watchdog (this file run as a script) does that; an exit hook does it
  * at once where "exit" fires. Stale directories of dead owners are swept.
  */
-export function createScratchDir(prefix: string, before: CleanupCommand[] = []): string {
+export function createScratchDir(prefix: string, before: (dir: string) => CleanupCommand[] = () => []): string {
   sweepStaleDirs(prefix);
   // Short fixed base: unix socket paths inside must stay under 108 bytes.
   const dir = mkdtempSync(join("/tmp", prefix));
-  writeFileSync(join(dir, "cleanup.json"), JSON.stringify(before));
+  writeFileSync(join(dir, "cleanup.json"), JSON.stringify(before(dir)));
   writeFileSync(join(dir, "owner.pid"), String(process.pid));
   onExit(() => cleanupScratchDir(dir));
   const guard = Bun.spawn(["setsid", process.execPath, import.meta.path, "--guard", String(process.pid), dir], {

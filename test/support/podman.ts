@@ -61,15 +61,13 @@ function isDynamic(path: string): boolean {
 
 async function start(): Promise<TestPodman> {
   const podman = requireTools();
-  const dir = createScratchDir(PREFIX, []);
+  // At exit: remove every pod and container first, so no conmon outlives the service.
+  const dir = createScratchDir(PREFIX, (d): CleanupCommand[] => [
+    { cmd: [podman, "pod", "rm", "-a", "-f", "-t", "0"], env: configEnv(d) },
+    { cmd: [podman, "rm", "-a", "-f", "-t", "0"], env: configEnv(d) },
+  ]);
   const registryPort = await freePort();
   const env = writeConfig(dir, registryPort);
-  // At exit: remove every pod and container first, so no conmon outlives the service.
-  const stop: CleanupCommand[] = [
-    { cmd: [podman, "pod", "rm", "-a", "-f", "-t", "0"], env },
-    { cmd: [podman, "rm", "-a", "-f", "-t", "0"], env },
-  ];
-  writeFileSync(join(dir, "cleanup.json"), JSON.stringify(stop));
   const cli = async (args: string[]) => (await runOk([podman, ...args], { env })).trimEnd();
   const socketPath = join(dir, "podman.sock");
   const logFile = join(dir, "service.log");
@@ -98,12 +96,17 @@ async function start(): Promise<TestPodman> {
   };
 }
 
-function writeConfig(dir: string, registryPort: number): Record<string, string> {
-  const files = {
+/** The variables that select this store's config files. */
+function configEnv(dir: string) {
+  return {
     CONTAINERS_STORAGE_CONF: join(dir, "storage.conf"),
     CONTAINERS_CONF: join(dir, "containers.conf"),
     CONTAINERS_REGISTRIES_CONF: join(dir, "registries.conf"),
   };
+}
+
+function writeConfig(dir: string, registryPort: number): Record<string, string> {
+  const files = configEnv(dir);
   writeFileSync(
     files.CONTAINERS_STORAGE_CONF,
     `[storage]\ndriver = "overlay"\ngraphroot = "${dir}/root"\nrunroot = "${dir}/runroot"\n`,

@@ -1,0 +1,65 @@
+/**
+ * Reading and pinning objects of the local bare clone: blobs (binary-safe),
+ * commit metadata, presence checks, and the refs that keep applied commits
+ * alive after a force push rewrites the branch.
+ */
+import { createHash } from "node:crypto";
+import { GitError } from "../errors.ts";
+import { assertSha } from "./diff.ts";
+import type { GitRunner } from "./runner.ts";
+import type { CommitInfo } from "./types.ts";
+
+/** Prefix of the refs that keep applied commits alive. */
+export const PIN_PREFIX = "refs/fetchit/applied/";
+
+/** Exact bytes of blob `sha`. */
+export async function readBlob(git: GitRunner, sha: string): Promise<Buffer> {
+  assertSha(sha, "blob");
+  return git.blob(sha);
+}
+
+/** True when commit `sha` is in the local object store. */
+export async function hasCommit(git: GitRunner, sha: string): Promise<boolean> {
+  assertSha(sha);
+  // `-t` rather than `-e`: simple-git adds 50 ms to commands that print nothing.
+  return (await git.tryRun(["cat-file", "-t", `${sha}^{commit}`]))?.trim() === "commit";
+}
+
+/** Full sha, subject and committer date (strict ISO 8601) of a local commit. */
+export async function readCommitInfo(git: GitRunner, sha: string): Promise<CommitInfo> {
+  assertSha(sha);
+  let out: string;
+  try {
+    out = await git.run(["log", "-1", "--no-show-signature", "--format=%H%x00%s%x00%cI", `${sha}^{commit}`, "--"]);
+  } catch (err) {
+    throw new GitError(`git: commit ${sha} not found locally: ${(err as Error).message}`, { cause: err });
+  }
+  const [full = sha, subject = "", date = ""] = out.trim().split("\0");
+  return { sha: full, subject, date };
+}
+
+/** Points `refs/fetchit/applied/<name>` at `sha` (which must be local). */
+export async function pinCommit(git: GitRunner, name: string, sha: string): Promise<void> {
+  assertSha(sha);
+  await git.run(["update-ref", pinRef(name), sha]);
+}
+
+/** Deletes the pin `name`; no-op when absent. */
+export async function unpinCommit(git: GitRunner, name: string): Promise<void> {
+  await git.run(["update-ref", "-d", pinRef(name)]);
+}
+
+/**
+ * `refs/fetchit/applied/<name>` with the name made one valid ref component.
+ * A name that had to be changed gets a short hash so distinct names stay distinct.
+ */
+export function pinRef(name: string): string {
+  const clean =
+    name
+      .replace(/[^A-Za-z0-9._-]+/g, "-")
+      .replace(/\.{2,}/g, ".")
+      .replace(/^[.-]+/, "")
+      .replace(/(\.lock|\.)+$/i, "") || "_";
+  if (clean === name) return PIN_PREFIX + clean;
+  return `${PIN_PREFIX}${clean}-${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
+}

@@ -1,0 +1,170 @@
+/** Container calls against the real test Podman service. */
+import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PodmanApiError } from "../../src/errors.ts";
+import { createPodmanClient, type ContainerSpec, type PodmanClient } from "../../src/podman/index.ts";
+import { freePort, sharedPodman, type TestPodman } from "../support/podman.ts";
+
+let pm: TestPodman;
+let client: PodmanClient;
+let hostDir: string;
+
+beforeAll(async () => {
+  pm = await sharedPodman();
+  client = createPodmanClient(pm.socketPath);
+  hostDir = join(pm.dir, "bind-src");
+  mkdirSync(hostDir, { recursive: true });
+  writeFileSync(join(hostDir, "index.html"), "served from the host\n");
+}, 60_000);
+
+beforeEach(async () => {
+  await pm.reset();
+});
+
+async function rejection(p: Promise<unknown>): Promise<PodmanApiError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(PodmanApiError);
+  return err as PodmanApiError;
+}
+
+function fullSpec(name: string, hostPort: number): ContainerSpec {
+  return {
+    image: pm.image,
+    name,
+    env: { GREETING: "hello world" },
+    labels: { "owned-by": "fetchit", "fetchit.test": name },
+    command: ["sleep", "300"],
+    portmappings: [{ host_ip: "127.0.0.1", container_port: 80, host_port: hostPort, protocol: "tcp" }],
+    volumes: [{ Name: `${name}-data`, Dest: "/data", Options: ["rw"] }],
+    mounts: [{ destination: "/host", type: "bind", source: hostDir, options: ["ro"] }],
+    devices: [{ path: "/dev/null:/dev/fetchit-null" }],
+    cap_add: ["NET_ADMIN"],
+    cap_drop: ["MKNOD"],
+    restart_policy: "on-failure",
+    restart_tries: 2,
+    hostname: "fetchit-host",
+    work_dir: "/tmp",
+    stop_timeout: 1,
+  };
+}
+
+describe("containers", () => {
+  test("create and start with env, labels, command, ports, volume, bind mount, device", async () => {
+    const port = await freePort();
+    const { id } = await client.createContainer(fullSpec("fx-full", port));
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    await client.startContainer("fx-full");
+    await client.startContainer(id); // already running: fine
+
+    const c = await client.inspectContainer("fx-full");
+    expect(c?.Id).toBe(id);
+    expect(c?.Name).toBe("fx-full");
+    expect(c?.State.Running).toBe(true);
+    expect(c?.State.Status).toBe("running");
+    expect(c?.Config.Labels).toMatchObject({ "owned-by": "fetchit", "fetchit.test": "fx-full" });
+    expect(c?.ImageName).toBe(pm.image);
+    expect(c?.HostConfig?.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 2 });
+
+    const inside = await pm.cli([
+      "exec",
+      "fx-full",
+      "sh",
+      "-c",
+      'echo "$GREETING"; cat /host/index.html; echo x > /data/f && cat /data/f; hostname; pwd; test -c /dev/fetchit-null && echo dev',
+    ]);
+    expect(inside.split("\n")).toEqual(["hello world", "served from the host", "x", "fetchit-host", "/tmp", "dev"]);
+    const ro = await pm.cli(["exec", "fx-full", "sh", "-c", "touch /host/x 2>/dev/null || echo ro"]);
+    expect(ro).toBe("ro");
+    expect(await pm.cli(["volume", "ls", "--format", "{{.Name}}"])).toContain("fx-full-data");
+    const caps = await pm.cli(["inspect", "fx-full", "--format", "{{.EffectiveCaps}}"]);
+    expect(caps).toContain("CAP_NET_ADMIN");
+    expect(caps).not.toContain("CAP_MKNOD");
+    expect(await pm.cli(["port", "fx-full"])).toBe(`80/tcp -> 127.0.0.1:${port}`);
+  }, 30_000);
+
+  test("a port mapping and a bind mount serve real traffic", async () => {
+    const port = await freePort();
+    await client.createContainer({
+      image: pm.image,
+      name: "fx-httpd",
+      command: ["httpd", "-f", "-p", "8080", "-h", "/www"],
+      portmappings: [{ host_ip: "127.0.0.1", container_port: 8080, host_port: port }],
+      mounts: [{ destination: "/www", type: "bind", source: hostDir, options: ["ro"] }],
+      Networks: { [pm.network]: {} },
+    });
+    await client.startContainer("fx-httpd");
+    let body = "";
+    for (let i = 0; i < 100 && !body; i++) {
+      body = await fetch(`http://127.0.0.1:${port}/index.html`).then(
+        (r) => r.text(),
+        () => Bun.sleep(50).then(() => ""),
+      );
+    }
+    expect(body).toBe("served from the host\n");
+  }, 30_000);
+
+  test("list filters by label and exact name", async () => {
+    await client.createContainer({ image: pm.image, name: "fx-a", command: ["sleep", "300"], labels: { run: "one" } });
+    await client.createContainer({ image: pm.image, name: "fx-a2", command: ["sleep", "300"], labels: { run: "two" } });
+    await client.startContainer("fx-a");
+
+    const byLabel = await client.listContainers({ labels: ["run=one"] });
+    expect(byLabel.map((c) => c.Names[0])).toEqual(["fx-a"]);
+    expect(byLabel[0]?.State).toBe("running");
+    expect(byLabel[0]?.Labels).toEqual({ run: "one" });
+    expect(byLabel[0]?.Image).toBe(pm.image);
+
+    expect(await client.listContainers({ labels: ["run=two"] })).toEqual([]); // created, not running
+    expect((await client.listContainers({ all: true, labels: ["run=two"] })).map((c) => c.Names[0])).toEqual(["fx-a2"]);
+    expect((await client.listContainers({ all: true, labels: ["run"] })).length).toBe(2);
+    expect((await client.listContainers({ all: true, names: ["fx-a"] })).map((c) => c.Names[0])).toEqual(["fx-a"]);
+    expect((await client.listContainers({ all: true, names: ["fx-a", "fx-a2"] })).length).toBe(2);
+    expect(await client.listContainers({ all: true, names: ["fx-"] })).toEqual([]);
+  }, 30_000);
+
+  test("stop, remove, and the missing cases", async () => {
+    const { id } = await client.createContainer({ image: pm.image, name: "fx-stop", command: ["sleep", "300"] });
+    await client.startContainer(id);
+    await client.stopContainer("fx-stop", 0);
+    const stopped = await client.inspectContainer("fx-stop");
+    expect(stopped?.State.Running).toBe(false);
+    expect(stopped?.State.Status).toMatch(/^(exited|stopped)$/);
+    await client.stopContainer("fx-stop", 0); // already stopped: fine
+    expect(await client.removeContainer("fx-stop", { force: true, volumes: true })).toBe(true);
+    expect(await client.inspectContainer("fx-stop")).toBeNull();
+    expect(await client.removeContainer("fx-stop", { force: true })).toBe(false);
+    await client.stopContainer("fx-stop"); // missing: fine
+  }, 30_000);
+
+  test("removing a running container needs force", async () => {
+    await client.createContainer({ image: pm.image, name: "fx-run", command: ["sleep", "300"] });
+    await client.startContainer("fx-run");
+    const err = await rejection(client.removeContainer("fx-run"));
+    expect(err.message).toContain("DELETE /libpod/containers/fx-run");
+    expect(err.retryable).toBe(false);
+    expect(await client.removeContainer("fx-run", { force: true, timeoutSeconds: 0 })).toBe(true);
+  }, 30_000);
+
+  test("a bad image names the endpoint and Podman's message", async () => {
+    const err = await rejection(client.createContainer({ image: "localhost/fetchit-test/absent:1", name: "fx-bad" }));
+    expect(err.message).toStartWith("POST /libpod/containers/create: 500 Internal Server Error: ");
+    expect(err.message).toContain("localhost/fetchit-test/absent:1: image not known");
+    expect(err.status).toBe(500);
+    expect(err.endpoint).toBe("POST /libpod/containers/create");
+    expect(err.retryable).toBe(false);
+  });
+
+  test("a name in use and a missing container are not retryable", async () => {
+    await client.createContainer({ image: pm.image, name: "fx-dup" });
+    const dup = await rejection(client.createContainer({ image: pm.image, name: "fx-dup" }));
+    expect(dup.message).toContain("already in use");
+    expect(dup.retryable).toBe(false);
+    const missing = await rejection(client.startContainer("fx-none"));
+    expect(missing.message).toMatch(/^POST \/libpod\/containers\/fx-none\/start: 404 Not Found: .*no such container/);
+    expect(missing.retryable).toBe(false);
+  });
+});
