@@ -5,7 +5,7 @@
  */
 import { cac } from "cac";
 import { COMMIT, VERSION } from "../version.ts";
-import type { Env } from "./options.ts";
+import { checkGlobalOptions, type Env, type GlobalOptions } from "./options.ts";
 import { runCommand } from "./run.ts";
 import { schemaCommand } from "./schema.ts";
 import { statusCommand } from "./status.ts";
@@ -50,6 +50,7 @@ export async function runCli(argv: string[], env: Env, print: (line: string) => 
     if (!argv.length) cli.outputHelp();
     return argv.length ? 0 : 2;
   }
+  checkGlobalOptions(cli.options as GlobalOptions);
   await cli.runMatchedCommand();
   return code;
 }

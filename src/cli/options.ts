@@ -26,12 +26,20 @@ export type Env = Record<string, string | undefined>;
 
 const LEVELS = ["error", "warn", "info", "debug"];
 
+/** Checks --log-level and --log-format (every command, so a typo is never silently ignored). */
+export function checkGlobalOptions(opts: GlobalOptions): void {
+  if (opts.logLevel !== undefined && !LEVELS.includes(opts.logLevel)) {
+    throw new ExitError(`--log-level ${opts.logLevel}: expected one of ${LEVELS.join(", ")}`, 2);
+  }
+  if (opts.logFormat !== undefined && opts.logFormat !== "pretty" && opts.logFormat !== "json") {
+    throw new ExitError(`--log-format ${opts.logFormat}: expected pretty or json`, 2);
+  }
+}
+
 export function makeLogger(opts: GlobalOptions, env: Env, write?: (line: string) => void): Logger {
-  const level = opts.logLevel ?? (env.FETCHIT_DEBUG ? "debug" : "info");
-  if (!LEVELS.includes(level)) throw new ExitError(`--log-level ${level}: expected one of ${LEVELS.join(", ")}`, 2);
-  const format = opts.logFormat ?? "pretty";
-  if (format !== "pretty" && format !== "json") throw new ExitError(`--log-format ${format}: expected pretty or json`, 2);
-  return createLogger({ level: level as LogLevel, format: format as LogFormat, write });
+  checkGlobalOptions(opts);
+  const level = (opts.logLevel ?? (env.FETCHIT_DEBUG ? "debug" : "info")) as LogLevel;
+  return createLogger({ level, format: (opts.logFormat ?? "pretty") as LogFormat, write });
 }
 
 /** `--state-dir`, else /var/lib/fetchit for root, else $XDG_STATE_HOME/fetchit (~/.local/state/fetchit). */

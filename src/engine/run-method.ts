@@ -115,9 +115,11 @@ async function recordFailure(
   log: EngineDeps["log"],
 ): Promise<void> {
   const retryable = failures.some((f) => isRetryable(f.error));
+  const message = failures.map((f) => errorMessage(f.error)).join("; ");
+  const repeated = st.lastError?.message === message && st.lastError.commit === commit;
   st.failures += 1;
   st.lastError = {
-    message: failures.map((f) => errorMessage(f.error)).join("; "),
+    message,
     at: new Date(at).toISOString(),
     ...(commit ? { commit } : {}),
     retryable,
@@ -126,6 +128,10 @@ async function recordFailure(
   if (retryable) st.nextRetryAt = new Date(at + backoffMs(st.failures)).toISOString();
   else delete st.nextRetryAt;
   await store.save(st);
+  if (repeated) {
+    log.debug("still failing with the same error", { commit: short(commit), consecutiveFailures: st.failures });
+    return;
+  }
   for (const f of failures) log.error("failed", { file: f.file, err: f.error });
   log.error(
     retryable

@@ -59,7 +59,10 @@ export interface PerNetworkOptions {
 
 /**
  * A typed subset of libpod's SpecGenerator, the body of
- * `POST /libpod/containers/create`. Unknown extra keys are passed through.
+ * `POST /libpod/containers/create`. Keys are libpod's JSON names (checked
+ * with `podman generate spec` on Podman 4.3). No index signature, so typos
+ * fail to compile; other SpecGenerator keys can be sent with an
+ * intersection type such as `ContainerSpec & { read_only_filesystem: boolean }`.
  */
 export interface ContainerSpec {
   /** Image reference or id (required). */
@@ -98,7 +101,6 @@ export interface ContainerSpec {
   remove?: boolean;
   /** Seconds between SIGTERM and SIGKILL on stop. */
   stop_timeout?: number;
-  [key: string]: unknown;
 }
 
 /** The fields of `GET /libpod/containers/{name}/json` fetchit reads. */

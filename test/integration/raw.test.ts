@@ -3,12 +3,12 @@ import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createRemote, type TestRemote } from "../support/git.ts";
-import { harness, targetConfig, type Harness } from "../support/fetchit.ts";
+import { harness, SLEEPER, targetConfig, type Harness } from "../support/fetchit.ts";
 import { sharedPodman, type TestPodman } from "../support/podman.ts";
 
 let podman: TestPodman;
 const spec = (name: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ Image: podman.image, Name: name, Command: ["sleep", "3600"], ...extra }, null, 2);
+  JSON.stringify({ Image: podman.image, Name: name, Command: SLEEPER, ...extra }, null, 2);
 const rawMethod = (extra = "") => `    raw:\n      - name: apps\n        targetPath: raw\n        schedule: "*/5 * * * * *"\n${extra}`;
 
 async function inspect(name: string): Promise<any | null> {
@@ -36,7 +36,7 @@ describe("raw", () => {
   beforeEach(async () => {
     remote = await createRemote({
       "raw/a.json": spec("app-a", { Env: { MODE: "one" } }),
-      "raw/b.yaml": `Image: ${podman.image}\r\nName: app-b\r\nCommand: [sleep, "3600"]\r\nLabels:\r\n  tier: backend\r\n`,
+      "raw/b.yaml": `Image: ${podman.image}\r\nName: app-b\r\nCommand: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]\r\nLabels:\r\n  tier: backend\r\n`,
       "README.md": "not a spec\n",
       "other/c.json": spec("app-c"),
     });

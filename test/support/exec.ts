@@ -121,11 +121,12 @@ export interface CleanupCommand {
 
 /**
  * Creates `/tmp/<prefix>XXXXXX`, owned by this process. When the process
- * ends — normally, under `bun test` (which emits no "exit" event), by a
- * signal or SIGKILL — the commands `before(dir)` runs, every process mentioning the directory
- * is killed, mounts below it are dropped and it is deleted. A detached
- * watchdog (this file run as a script) does that; an exit hook does it
- * at once where "exit" fires. Stale directories of dead owners are swept.
+ * ends (normally, under `bun test` which emits no "exit" event, by a signal
+ * or by SIGKILL) the commands from `before(dir)` run, every process whose
+ * command line mentions the directory is killed, mounts below it are
+ * dropped and it is deleted. A watchdog in its own session (this file run
+ * as a script) does that; an exit hook does it at once where "exit" fires.
+ * Directories left by dead owners are swept first.
  */
 export function createScratchDir(prefix: string, before: (dir: string) => CleanupCommand[] = () => []): string {
   sweepStaleDirs(prefix);

@@ -60,3 +60,6 @@ export async function waitFor<T>(what: string, check: () => Promise<T> | T, time
     await Bun.sleep(200);
   }
 }
+
+/** A container command that runs until stopped and exits at once on SIGTERM (busybox sleep as PID 1 ignores it). */
+export const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];

@@ -1,0 +1,166 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { Scheduler } from "../../src/scheduler/scheduler.ts";
+import { collectingLogger } from "./helpers.ts";
+
+const YEARLY = "0 0 1 1 *";
+const realRandom = Math.random;
+let sched: Scheduler | undefined;
+afterEach(async () => {
+  Math.random = realRandom;
+  await sched?.stop();
+  sched = undefined;
+});
+const make = () => (sched = new Scheduler(collectingLogger()));
+
+function gate() {
+  let open!: () => void;
+  const p = new Promise<void>((r) => (open = r));
+  return { p, open };
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await Bun.sleep(10);
+  }
+  return cond();
+}
+
+describe("Scheduler", () => {
+  test("a 6-field pattern runs immediately with runNow and again within ~1.2 s", async () => {
+    const s = make();
+    let runs = 0;
+    s.add({ id: "every-second", pattern: "* * * * * *", run: async () => void runs++ });
+    await Bun.sleep(0);
+    expect(runs).toBe(1);
+    expect(await waitFor(() => runs >= 2, 1200)).toBe(true);
+  });
+
+  test("without runNow nothing runs until the schedule fires; info shows the next run", async () => {
+    const s = make();
+    let runs = 0;
+    s.add({ id: "y", pattern: YEARLY, run: async () => void runs++ }, false);
+    await Bun.sleep(20);
+    expect(runs).toBe(0);
+    const [info] = s.info();
+    expect(info?.id).toBe("y");
+    expect(info?.running).toBe(false);
+    expect(info?.nextRun?.toISOString()).toMatch(/^\d{4}-01-01T00:00:00\.000Z$/);
+  });
+
+  test("adding the same id twice throws", () => {
+    const s = make();
+    s.add({ id: "dup", pattern: YEARLY, run: async () => {} }, false);
+    expect(() => s.add({ id: "dup", pattern: YEARLY, run: async () => {} }, false)).toThrow("job dup already exists");
+  });
+
+  test("a long-running job never overlaps itself", async () => {
+    const s = make();
+    const g = gate();
+    let runs = 0;
+    s.add({ id: "slow", pattern: YEARLY, run: async () => { runs++; await g.p; } }, false);
+    const first = s.trigger("slow");
+    await Bun.sleep(5);
+    const second = s.trigger("slow");
+    expect(second).toBe(first);
+    expect(runs).toBe(1);
+    expect(s.info()[0]?.running).toBe(true);
+    g.open();
+    await first;
+    expect(runs).toBe(1);
+    expect(s.info()[0]?.running).toBe(false);
+    await s.trigger("slow");
+    expect(runs).toBe(2);
+  });
+
+  test("skew delays each run by a random amount below skew, drawn anew per run", async () => {
+    const s = make();
+    const draws = [0.5, 0.1, 0.9];
+    Math.random = () => draws.shift() ?? 0;
+    let started = 0;
+    s.add({ id: "skewed", pattern: YEARLY, skew: 300, run: async () => void (started = performance.now()) }, false);
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await s.trigger("skewed");
+      delays.push(started - t0);
+    }
+    expect(draws).toEqual([]); // one draw per run
+    const [d1, d2, d3] = delays as [number, number, number];
+    expect(d1).toBeGreaterThanOrEqual(140);
+    expect(d1).toBeLessThan(300);
+    expect(d2).toBeGreaterThanOrEqual(25);
+    expect(d2).toBeLessThan(d1);
+    expect(d3).toBeGreaterThan(d1);
+    expect(d3).toBeLessThan(300);
+  });
+
+  test("trigger with skew: false runs without delay", async () => {
+    const s = make();
+    Math.random = () => 0.99;
+    let runs = 0;
+    s.add({ id: "k", pattern: YEARLY, skew: 5_000, run: async () => void runs++ }, false);
+    const t0 = performance.now();
+    await s.trigger("k", { skew: false });
+    expect(runs).toBe(1);
+    expect(performance.now() - t0).toBeLessThan(100);
+  });
+
+  test("stop() cancels a pending skew sleep without running the job", async () => {
+    const s = make();
+    Math.random = () => 0.99;
+    let runs = 0;
+    s.add({ id: "k", pattern: YEARLY, skew: 10_000, run: async () => void runs++ }, true);
+    await Bun.sleep(5);
+    const t0 = performance.now();
+    await s.stop();
+    expect(performance.now() - t0).toBeLessThan(200);
+    expect(runs).toBe(0);
+    await s.trigger("k");
+    expect(runs).toBe(0);
+  });
+
+  test("stop() waits for the run in flight to finish", async () => {
+    const s = make();
+    let finished = false;
+    s.add({ id: "busy", pattern: "* * * * * *", run: async () => { await Bun.sleep(60); finished = true; } }, true);
+    await Bun.sleep(5);
+    await s.stop();
+    expect(finished).toBe(true);
+  });
+
+  test("remove(id) forgets the job and waits for its run in flight", async () => {
+    const s = make();
+    let runs = 0;
+    let finished = false;
+    s.add({ id: "a", pattern: YEARLY, run: async () => { runs++; await Bun.sleep(30); finished = true; } }, true);
+    s.add({ id: "b", pattern: YEARLY, run: async () => {} }, false);
+    await Bun.sleep(1);
+    await s.remove("a");
+    expect(finished).toBe(true);
+    expect(s.info().map((i) => i.id)).toEqual(["b"]);
+    await s.trigger("a");
+    expect(runs).toBe(1);
+    await s.remove("missing"); // no-op
+    // the id can be used again
+    s.add({ id: "a", pattern: YEARLY, run: async () => {} }, false);
+    expect(s.info().map((i) => i.id).sort()).toEqual(["a", "b"]);
+  });
+
+  test("a job that throws is logged and does not stop the scheduler", async () => {
+    const log = collectingLogger();
+    const s = (sched = new Scheduler(log));
+    let runs = 0;
+    s.add({ id: "bad", pattern: YEARLY, run: async () => { runs++; throw new Error("kaboom"); } }, false);
+    await s.trigger("bad");
+    await s.trigger("bad");
+    expect(runs).toBe(2);
+    const errors = log.lines.filter((l) => l.level === "error");
+    expect(errors).toHaveLength(2);
+    expect(errors[0]?.msg).toBe("job crashed");
+    expect(errors[0]?.fields.job).toBe("bad");
+    expect((errors[0]?.fields.err as Error).message).toBe("kaboom");
+    expect(s.info()[0]?.running).toBe(false);
+  });
+});
