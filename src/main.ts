@@ -3,19 +3,18 @@
 import { runCli } from "./cli/cli.ts";
 import { ConfigError, ExitError, errorMessage } from "./errors.ts";
 
-try {
-  process.exitCode = await runCli(process.argv.slice(2), process.env);
-} catch (err) {
-  if (err instanceof ConfigError) {
+function report(err: unknown): number {
+  if (err instanceof ConfigError || err instanceof ExitError) {
     process.stderr.write(`fetchit: ${err.message}\n`);
-    process.exitCode = 1;
-  } else if (err instanceof ExitError) {
-    process.stderr.write(`fetchit: ${err.message}\n`);
-    process.exitCode = err.exitCode;
-  } else {
-    process.stderr.write(`fetchit: ${errorMessage(err)}\n`);
-    if (process.env.FETCHIT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = 1;
+    return err instanceof ExitError ? err.exitCode : 1;
   }
+  process.stderr.write(`fetchit: ${errorMessage(err)}\n`);
+  if (process.env.FETCHIT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  return 1;
 }
-process.exit();
+
+// No top-level await, so the entry also works where bytecode compilation is used.
+runCli(process.argv.slice(2), process.env).then(
+  (code) => process.exit(code),
+  (err) => process.exit(report(err)),
+);

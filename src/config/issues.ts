@@ -10,7 +10,7 @@ import { Value } from "@sinclair/typebox/value";
 import type { ConfigIssue } from "../errors.ts";
 import { formatPath, isRecord, pointerToSegments } from "./path.ts";
 import { itemsOf, propertiesOf } from "./schema-walk.ts";
-import { didYouMean } from "./suggest.ts";
+import { didYouMean } from "../suggest.ts";
 
 /** Every schema violation in `value`, one issue per path, in document order. */
 export function schemaIssues(schema: TSchema, value: unknown): ConfigIssue[] {

@@ -48,7 +48,7 @@ export async function lsRemoteHead(git: GitRunner, remote: RemoteRef): Promise<s
   const ref = `refs/heads/${remote.branch}`;
   let out: string;
   try {
-    out = await git.run(["ls-remote", "--", remote.fetchUrl, ref]);
+    out = await git.light(["ls-remote", "--", remote.fetchUrl, ref]);
   } catch (err) {
     throw remoteError("ls-remote", remote, err);
   }

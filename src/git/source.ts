@@ -40,6 +40,8 @@ interface SharedState {
   ready?: Promise<void>;
   initDone?: boolean;
   inflight?: Promise<string>;
+  /** The sha in HEAD_REF, once read or fetched (saves a rev-parse per tick). */
+  localHead?: string;
 }
 const shared = new Map<string, SharedState>();
 
@@ -95,6 +97,7 @@ function sourceContext(opts: GitSourceOptions): SourceContext {
       // The cache was deleted underneath us: create it again.
       state.ready = undefined;
       state.initDone = false;
+      state.localHead = undefined;
     }
     state.ready ??= initRepo(dir, makeRunner, remote, log).then(
       () => void (state.initDone = true),
@@ -115,13 +118,13 @@ async function fetchOnce(ctx: SourceContext): Promise<string> {
   const started = performance.now();
   const remoteSha = await lsRemoteHead(git, ctx.remote);
   if (remoteSha === null) throw missingBranchError(ctx.remote);
-  const local = (await git.tryRun(["rev-parse", "--verify", HEAD_REF]))?.trim();
+  const local = (ctx.state.localHead ??= (await git.light(["rev-parse", "--verify", "-q", HEAD_REF]).catch(() => null))?.trim());
   if (local === remoteSha) {
     ctx.log.debug("git: branch unchanged", { commit: remoteSha, ms: elapsed(started) });
     return remoteSha;
   }
   await fetchBranch(git, ctx.remote, ctx.log);
-  const head = (await git.run(["rev-parse", "--verify", HEAD_REF])).trim();
+  const head = (ctx.state.localHead = (await git.run(["rev-parse", "--verify", HEAD_REF])).trim());
   ctx.log.info("git: fetched", { from: local ?? "(none)", commit: head, ms: elapsed(started) });
   return head;
 }
@@ -144,7 +147,7 @@ function singleFlight(state: SharedState, recent: LastFetch, reuseMs: number, ru
 async function initRepo(dir: string, makeRunner: () => GitRunner, remote: RemoteRef, log: Logger): Promise<void> {
   await mkdir(dir, { recursive: true });
   const git = makeRunner();
-  if ((await git.tryRun(["rev-parse", "--is-bare-repository"]))?.trim() === "true") return;
+  if ((await git.light(["rev-parse", "--is-bare-repository"]).catch(() => null))?.trim() === "true") return;
   if (existsSync(join(dir, "HEAD")) || existsSync(join(dir, "objects"))) {
     log.warn("git: cache directory is not a usable repository, recreating it", { dir });
     await rm(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { MethodError } from "../errors.ts";
-import { didYouMean } from "./suggest.ts";
+import { didYouMean } from "../suggest.ts";
 
 export interface RawPort {
   host_ip?: string;
@@ -75,7 +75,10 @@ function record(v: unknown, w: string, fields: Record<string, Check>, required: 
   for (const [key, val] of Object.entries(v as object)) {
     const canon = byLower.get(key.toLowerCase());
     const at = w ? `${w}.${key}` : key;
-    if (!canon) throw new Error(`${at}: unknown field${didYouMean(key, Object.keys(fields))}`);
+    if (!canon) {
+      const near = didYouMean(key, Object.keys(fields));
+      throw new Error(`${at}: unknown field; ${near ? `did you mean "${near}"?` : `expected one of ${Object.keys(fields).join(", ")}`}`);
+    }
     if (val !== null && val !== undefined) out[canon] = fields[canon]!(val, at);
   }
   for (const r of required) if (out[r] === undefined) throw new Error(`${w ? w + "." : ""}${r}: required field missing`);
