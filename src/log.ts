@@ -27,8 +27,7 @@ export function maskUrl(text: string): string {
 }
 
 function renderValue(v: unknown): string {
-  if (v instanceof Error) return maskUrl(v.message);
-  const s = typeof v === "string" ? v : JSON.stringify(v);
+  const s = v instanceof Error ? v.message : typeof v === "string" ? v : JSON.stringify(v);
   return maskUrl(/[\s"=]/.test(s) ? JSON.stringify(s) : s);
 }
 

@@ -49,9 +49,15 @@ export interface RawSpec {
 type Check = (v: unknown, where: string) => unknown;
 
 const fail = (where: string, expected: string, v: unknown): never => {
-  throw new Error(`${where}: expected ${expected}, got ${v === null ? "null" : Array.isArray(v) ? "a list" : typeof v}`);
+  const got = v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "string" && v.trim() === "" ? "an empty string" : typeof v;
+  throw new Error(`${where}: expected ${expected}, got ${got}`);
 };
-const str: Check = (v, w) => (typeof v === "string" && v.trim() !== "" ? v : fail(w, "a non-empty string", v));
+const str: Check = (v, w) =>
+  typeof v === "string" && v.trim() !== "" ? v : fail(w, "a non-empty string", v);
+/** Optional strings where FetchIt's own examples write "" to mean "not set" (host_ip, protocol). */
+const optStr: Check = (v, w) => (v === "" ? undefined : str(v, w));
+/** Names may be written as YAML numbers (`Name: 42`). */
+const name: Check = (v, w) => (typeof v === "number" ? String(v) : str(v, w));
 const port: Check = (v, w) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? v : fail(w, "a port number 0-65535", v));
 const strList: Check = (v, w) => list(v, w).map((x, i) => str(x, `${w}[${i}]`));
 const strMap: Check = (v, w) => {
@@ -79,13 +85,14 @@ function record(v: unknown, w: string, fields: Record<string, Check>, required: 
       const near = didYouMean(key, Object.keys(fields));
       throw new Error(`${at}: unknown field; ${near ? `did you mean "${near}"?` : `expected one of ${Object.keys(fields).join(", ")}`}`);
     }
-    if (val !== null && val !== undefined) out[canon] = fields[canon]!(val, at);
+    const checked = val === null || val === undefined ? undefined : fields[canon]!(val, at);
+    if (checked !== undefined) out[canon] = checked;
   }
   for (const r of required) if (out[r] === undefined) throw new Error(`${w ? w + "." : ""}${r}: required field missing`);
   return out;
 }
 
-const portFields: Record<string, Check> = { host_ip: str, container_port: port, host_port: port, range: port, protocol: str };
+const portFields: Record<string, Check> = { host_ip: optStr, container_port: port, host_port: port, range: port, protocol: optStr };
 const mountFields: Record<string, Check> = { destination: str, type: str, source: str, options: strList };
 const volumeFields: Record<string, Check> = { name: str, dest: str, options: strList };
 const listOf = (fields: Record<string, Check>, req: string[]): Check => (v, w) =>
@@ -94,7 +101,10 @@ const listOf = (fields: Record<string, Check>, req: string[]): Check => (v, w) =
 const RESTART = /^(no|always|on-failure(:\d+)?|unless-stopped)$/;
 const specFields: Record<string, Check> = {
   Image: str,
-  Name: (v, w) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(String(str(v, w))) ? v : fail(w, "a container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)", v)),
+  Name: (v, w) => {
+    const n = String(name(v, w));
+    return /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(n) ? n : fail(w, "a container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)", v);
+  },
   Env: strMap,
   Ports: listOf(portFields, ["container_port"]),
   Mounts: listOf(mountFields, ["destination", "type"]),

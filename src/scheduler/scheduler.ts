@@ -25,12 +25,14 @@ interface Entry {
   job: Job;
   cron: Cron;
   inFlight: Promise<void> | null;
+  /** Set once the job is removed or the scheduler stops: a pending run is dropped. */
+  cancelled: boolean;
+  /** Ends the skew delay early (on remove/stop). */
+  wake?: () => void;
 }
 
 export class Scheduler {
   private entries = new Map<string, Entry>();
-  private stopping = false;
-  private sleepers = new Set<() => void>();
 
   constructor(
     private log: Logger,
@@ -42,30 +44,29 @@ export class Scheduler {
   add(job: Job, runNow = true): void {
     if (this.entries.has(job.id)) throw new Error(`scheduler: job ${job.id} already exists`);
     const cron = new Cron(job.pattern, { timezone: this.timezone, name: job.id, mode: "5-or-6-parts" }, () => void this.trigger(job.id));
-    this.entries.set(job.id, { job, cron, inFlight: null });
+    this.entries.set(job.id, { job, cron, inFlight: null, cancelled: false });
     if (runNow) void this.trigger(job.id);
   }
 
-  /** Stops and forgets one job, waiting for its run in flight. */
+  /** Stops and forgets one job: a run waiting out its skew is dropped, a run in progress is awaited. */
   async remove(id: string): Promise<void> {
     const e = this.entries.get(id);
     if (!e) return;
-    e.cron.stop();
     this.entries.delete(id);
-    await e.inFlight;
+    await this.cancel(e);
   }
 
-  /** Starts a run unless one is in flight (then returns that one). Skew applies. */
+  /** Starts a run unless one is in flight (then returns that one). Skew applies unless `skew: false`. */
   trigger(id: string, opts: { skew?: boolean } = {}): Promise<void> {
     const e = this.entries.get(id);
-    if (!e || this.stopping) return Promise.resolve();
+    if (!e || e.cancelled) return Promise.resolve();
     if (e.inFlight) {
       this.log.debug("previous run still in progress; skipping this tick", { job: id });
       return e.inFlight;
     }
     const delay = opts.skew === false || !e.job.skew ? 0 : Math.floor(Math.random() * e.job.skew);
-    e.inFlight = this.sleep(delay)
-      .then(() => (this.stopping ? undefined : e.job.run()))
+    e.inFlight = this.sleep(e, delay)
+      .then(() => (e.cancelled ? undefined : e.job.run()))
       .catch((err) => this.log.error("job crashed", { job: id, err }))
       .finally(() => {
         e.inFlight = null;
@@ -77,24 +78,27 @@ export class Scheduler {
     return [...this.entries.values()].map((e) => ({ id: e.job.id, running: e.inFlight !== null, nextRun: e.cron.nextRun() }));
   }
 
-  /** Stops every schedule, cancels skew delays, and waits for runs in flight to finish. */
+  /** Stops every schedule, drops runs still waiting out their skew, and waits for runs in progress. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    for (const e of this.entries.values()) e.cron.stop();
-    for (const wake of this.sleepers) wake();
-    await Promise.all([...this.entries.values()].map((e) => e.inFlight));
+    await Promise.all([...this.entries.values()].map((e) => this.cancel(e)));
   }
 
-  private sleep(ms: number): Promise<void> {
+  private async cancel(e: Entry): Promise<void> {
+    e.cancelled = true;
+    e.cron.stop();
+    e.wake?.();
+    await e.inFlight;
+  }
+
+  private sleep(e: Entry, ms: number): Promise<void> {
     if (ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
+      const timer = setTimeout(() => e.wake?.(), ms);
+      e.wake = () => {
         clearTimeout(timer);
-        this.sleepers.delete(done);
+        e.wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, ms);
-      this.sleepers.add(done);
     });
   }
 }

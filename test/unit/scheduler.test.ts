@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { silentLogger } from "../../src/log.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
 import { collectingLogger } from "./helpers.ts";
 
@@ -163,4 +164,22 @@ describe("Scheduler", () => {
     expect((errors[0]?.fields.err as Error).message).toBe("kaboom");
     expect(s.info()[0]?.running).toBe(false);
   });
+});
+
+test("remove() during a skew delay drops the pending run and returns at once", async () => {
+  const s = new Scheduler(silentLogger);
+  const realRandom = Math.random;
+  Math.random = () => 0.99;
+  try {
+    let runs = 0;
+    s.add({ id: "k", pattern: "0 0 1 1 *", skew: 300, run: async () => void runs++ }, true);
+    await Bun.sleep(5);
+    const t0 = performance.now();
+    await s.remove("k");
+    expect(performance.now() - t0).toBeLessThan(50);
+    await Bun.sleep(350);
+    expect(runs).toBe(0);
+  } finally {
+    Math.random = realRandom;
+  }
 });
