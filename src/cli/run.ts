@@ -1,5 +1,6 @@
 /** `fetchit run` (alias `start`): the daemon, until SIGTERM/SIGINT or `signal` aborts. */
 import { Daemon } from "../daemon.ts";
+import { lockStateDir } from "../state/lock.ts";
 import { prepareDemo } from "./demo.ts";
 import { loadRuntime, makeLogger, type Env, type GlobalOptions } from "./options.ts";
 
@@ -12,13 +13,18 @@ export async function runCommand(opts: RunOptions, env: Env, signal?: AbortSigna
   const log = makeLogger(opts, env);
   const demo = opts.demo ? await prepareDemo(opts, env, log) : undefined;
   const rt = loadRuntime({ opts: demo?.opts ?? opts, env, log, config: demo?.config });
-  const daemon = new Daemon(rt.config, rt.stateDir, rt.deps);
-  daemon.start();
-  await new Promise<void>((resolve) => {
-    const done = () => resolve();
-    signal?.addEventListener("abort", done, { once: true });
-    process.once("SIGTERM", done);
-    process.once("SIGINT", done);
-  });
-  await daemon.stop();
+  const lock = lockStateDir(rt.stateDir, "fetchit run");
+  try {
+    const daemon = new Daemon(rt.config, rt.stateDir, rt.deps);
+    daemon.start();
+    await new Promise<void>((resolve) => {
+      const done = () => resolve();
+      signal?.addEventListener("abort", done, { once: true });
+      process.once("SIGTERM", done);
+      process.once("SIGINT", done);
+    });
+    await daemon.stop();
+  } finally {
+    lock.release();
+  }
 }

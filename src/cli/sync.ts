@@ -2,6 +2,7 @@
 import { matches, syncOnce, type JobFilter } from "../daemon.ts";
 import { buildJobs } from "../engine/jobs.ts";
 import { ExitError } from "../errors.ts";
+import { lockStateDir } from "../state/lock.ts";
 import { silentLogger } from "../log.ts";
 import { loadRuntime, makeLogger, type Env, type GlobalOptions } from "./options.ts";
 
@@ -15,7 +16,8 @@ export async function syncCommand(opts: SyncOptions, env: Env, print: (line: str
   if (!buildJobs(rt.config, rt.stateDir, silentLogger).jobs.some((j) => matches(j, filter))) {
     throw new ExitError(`no method matches${opts.target ? ` --target ${opts.target}` : ""}${opts.method ? ` --method ${opts.method}` : ""}`, 2);
   }
-  const results = await syncOnce(rt.config, rt.stateDir, rt.deps, filter);
+  const lock = lockStateDir(rt.stateDir, "fetchit sync");
+  const results = await syncOnce(rt.config, rt.stateDir, rt.deps, filter).finally(() => lock.release());
   let failed = 0;
   for (const { job, result } of results) {
     const what = `${job.key.target} ${job.kind}/${job.key.method}`;

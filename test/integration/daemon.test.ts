@@ -86,3 +86,19 @@ test("the demo works offline: creates a repository and follows its commits", asy
   expect(await running.stop()).toBe(0);
   running = undefined;
 });
+
+test("one process per state dir: sync refuses while the daemon runs, and takes over a stale lock", async () => {
+  const remote = await createRemote({ "files/a.txt": "a\n" });
+  const dest = join(tempDir("fetchit-lock-"), "out");
+  const h = harness(undefined, targetConfig(remote.url, `    filetransfer:\n      - name: f\n        targetPath: files\n        destinationDirectory: ${dest}\n        schedule: "* * * * * *"\n`));
+  running = spawnFetchit(["run", ...h.flags()]);
+  await waitFor("daemon applied", () => existsSync(join(dest, "a.txt")));
+  const err = await h.cli("sync").catch((e) => e);
+  expect(String(err.message)).toContain(`another fetchit (pid ${running.proc.pid}) is using the state dir ${h.stateDir}`);
+  expect(await running.stop()).toBe(0);
+  running = undefined;
+  expect(existsSync(join(h.stateDir, "fetchit.lock"))).toBe(false);
+  await Bun.write(join(h.stateDir, "fetchit.lock"), "999999\n");
+  expect((await h.cli("sync")).code).toBe(0);
+  expect(existsSync(join(h.stateDir, "fetchit.lock"))).toBe(false);
+});

@@ -10,6 +10,7 @@ set -euo pipefail
 # "static-busybox" (a busybox binary that needs no shared libraries).
 needs=(
   "podman:podman"
+  "netavark:/usr/lib/podman/netavark"
   "runc:runc"
   "conmon:conmon"
   "busybox-static:static-busybox"
@@ -51,7 +52,7 @@ fi
 echo "prepare.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
-if ! { apt-get update -q && apt-get install -y -q "${missing[@]}"; } >"$log" 2>&1; then
+if ! { apt-get update -q && apt-get install -y -q --install-recommends "${missing[@]}"; } >"$log" 2>&1; then
   cat "$log" >&2
   rm -f "$log"
   echo "prepare.sh: apt-get failed" >&2
