@@ -51,7 +51,18 @@ export class Daemon {
       });
     }
     this.deps.log.info("fetchit started", { methods: this.jobs.length });
+    if (this.jobs.some((j) => j.impl.usesPodman)) void this.checkPodman();
     if (!this.jobs.length) this.deps.log.warn("no method to run: the config has no available methods; fetchit will idle");
+  }
+
+  /** Says early, once, when the Podman API is unreachable (methods keep retrying on their own schedules). */
+  private async checkPodman(): Promise<void> {
+    try {
+      const v = await this.deps.podman.version();
+      this.deps.log.info("podman reachable", { version: v.version, api: v.apiVersion });
+    } catch (err) {
+      this.deps.log.warn("podman is not reachable; methods that need it will fail until it is", { err });
+    }
   }
 
   async stop(): Promise<void> {

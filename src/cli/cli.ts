@@ -37,7 +37,10 @@ export async function runCli(argv: string[], env: Env, print: (line: string) => 
     .command("status", "Show what each method has applied (reads the state store)")
     .option("--json", "Machine-readable output")
     .action(async (opts) => void (code = await statusCommand(opts, env, print)));
-  cli.command("schema", "Print the config's JSON Schema").action(() => schemaCommand(print));
+  cli
+    .command("schema", "Print the config's JSON Schema")
+    .option("--markdown", "The config reference as a Markdown table instead")
+    .action((opts) => schemaCommand(opts, print));
   cli.command("version", "Print version, commit and Bun version").action(() => print(`fetchit ${VERSION} (commit ${COMMIT}, bun ${Bun.version})`));
   cli.help();
 

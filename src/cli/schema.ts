@@ -1,6 +1,6 @@
-/** `fetchit schema`: the config's JSON Schema, for editors (yaml-language-server). */
-import { configJsonSchema } from "../config/index.ts";
+/** `fetchit schema`: the config's JSON Schema for editors (yaml-language-server), or `--markdown` for the reference table in the README. */
+import { configJsonSchema, configReferenceMarkdown } from "../config/index.ts";
 
-export function schemaCommand(print: (line: string) => void): void {
-  print(JSON.stringify(configJsonSchema(), null, 2));
+export function schemaCommand(opts: { markdown?: boolean }, print: (line: string) => void): void {
+  print(opts.markdown ? configReferenceMarkdown() : JSON.stringify(configJsonSchema(), null, 2));
 }

@@ -20,6 +20,7 @@ export {
   type ConfigSourceOptions,
 } from "./discover.ts";
 export { FetchitConfigSchema, configJsonSchema } from "./schema.ts";
+export { configReferenceMarkdown } from "./reference.ts";
 export { RULES, ruleIssues, targetKey, type Rule } from "./rules.ts";
 export { CRON_MODE, scheduleProblem, toCronPattern } from "./cron.ts";
 export { normalizeKeys, type NormalizeResult } from "./normalize.ts";

@@ -4,6 +4,7 @@
  * values of the wrong type (the schema already reported those) instead of
  * trusting the static types.
  */
+import { compileGlob } from "../git/glob.ts";
 import type { ConfigIssue } from "../errors.ts";
 import { scheduleProblem } from "./cron.ts";
 import { formatPath, isRecord, type Segment } from "./path.ts";
@@ -151,6 +152,21 @@ const destinationDirectories: Rule = {
   },
 };
 
+const validGlobs: Rule = {
+  name: "valid-globs",
+  check(config) {
+    return methods(config).flatMap(({ path, method }) => {
+      if (typeof method.glob !== "string") return [];
+      try {
+        compileGlob(method.glob);
+        return [];
+      } catch (err) {
+        return [issue([...path, "glob"], `${(err as Error).message}; see the glob key in \`fetchit schema --markdown\``)];
+      }
+    });
+  },
+};
+
 /** Every (path, schedule) pair in the config: methods, prune, images, configReload. */
 function schedules(config: FetchitConfig): [Segment[], unknown][] {
   const out: [Segment[], unknown][] = methods(config).map(({ path, method }) => [[...path, "schedule"], method.schedule]);
@@ -206,6 +222,7 @@ export const RULES: readonly Rule[] = [
   uniqueMethodNames,
   targetPaths,
   destinationDirectories,
+  validGlobs,
   validSchedules,
   configReloadSource,
   imageSources,

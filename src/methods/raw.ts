@@ -78,6 +78,7 @@ async function removeContainer(ctx: MethodContext, name: string): Promise<boolea
 
 export const raw: Method<RawMethod> = {
   kind: "raw",
+  usesPodman: true,
   extensions: [".json", ".yaml", ".yml"],
 
   async identify(ctx, file) {

@@ -44,6 +44,8 @@ export interface ApplyResult {
 
 export interface Method<C extends CommonMethod = CommonMethod> {
   kind: MethodKind;
+  /** True when applying talks to the Podman API (checked once at start so a missing socket is reported early). */
+  usesPodman?: boolean;
   /** File name suffixes this method reads (FetchIt's filter); undefined = every file. */
   extensions?: string[];
   /** Runs once before the changes of an apply (e.g. create the destination directory). */

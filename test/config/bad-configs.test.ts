@@ -35,6 +35,7 @@ const cases: Case[] = [
   { name: "skew not numeric", yaml: raw('skew: "abc"'), path: "targetConfigs[0].raw[0].skew", message: 'expected a whole number (milliseconds), got a string ("abc")' },
   { name: "skew fractional", yaml: raw("skew: 1.5"), path: "targetConfigs[0].raw[0].skew", message: "expected a whole number" },
   { name: "skew 0", yaml: raw("skew: 0"), path: "targetConfigs[0].raw[0].skew", message: "must be at least 1 (milliseconds); omit it for no delay" },
+  { name: "glob with an unclosed class", yaml: raw("glob: \"[ab*.json\""), path: "targetConfigs[0].raw[0].glob", message: "unclosed [" },
   { name: "skew negative", yaml: raw("skew: -5"), path: "targetConfigs[0].raw[0].skew", message: "must be at least 1 (milliseconds)" },
   { name: "skew 0 on prune", yaml: "prune:\n  schedule: '@daily'\n  skew: 0\n", path: "prune.skew", message: "must be at least 1" },
   { name: "pullImage as a number", yaml: raw("pullImage: 3"), path: "targetConfigs[0].raw[0].pullImage", message: "expected true or false, got a number (3)" },
