@@ -8,7 +8,7 @@ import { join, normalize, posix } from "node:path";
 import type { FileTransferMethod } from "../config/types.ts";
 import { MethodError } from "../errors.ts";
 import { sha256 } from "../host/fs.ts";
-import type { DesiredFile, Method, MethodContext } from "./types.ts";
+import type { Method, MethodContext } from "./types.ts";
 
 type Ctx = MethodContext<FileTransferMethod>;
 

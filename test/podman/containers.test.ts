@@ -2,9 +2,8 @@
 import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PodmanApiError } from "../../src/errors.ts";
 import { createPodmanClient, type ContainerSpec, type PodmanClient } from "../../src/podman/index.ts";
-import { freePort, sharedPodman, type TestPodman } from "../support/podman.ts";
+import { freePort, rejection, sharedPodman, type TestPodman } from "../support/podman.ts";
 
 let pm: TestPodman;
 let client: PodmanClient;
@@ -21,15 +20,6 @@ beforeAll(async () => {
 beforeEach(async () => {
   await pm.reset();
 });
-
-async function rejection(p: Promise<unknown>): Promise<PodmanApiError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PodmanApiError);
-  return err as PodmanApiError;
-}
 
 function fullSpec(name: string, hostPort: number): ContainerSpec {
   return {

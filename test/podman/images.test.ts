@@ -2,9 +2,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PodmanApiError } from "../../src/errors.ts";
 import { createPodmanClient, type PodmanClient } from "../../src/podman/index.ts";
-import { sharedPodman, type TestPodman } from "../support/podman.ts";
+import { rejection, sharedPodman, type TestPodman } from "../support/podman.ts";
 import { sharedRegistry, type TestRegistry } from "../support/registry.ts";
 
 let pm: TestPodman;
@@ -14,15 +13,6 @@ beforeAll(async () => {
   pm = await sharedPodman();
   client = createPodmanClient(pm.socketPath);
 }, 60_000);
-
-async function rejection(p: Promise<unknown>): Promise<PodmanApiError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PodmanApiError);
-  return err as PodmanApiError;
-}
 
 describe("service", () => {
   test("ping and version", async () => {

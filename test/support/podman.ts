@@ -6,6 +6,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { expect } from "bun:test";
+import { PodmanApiError } from "../../src/errors.ts";
 import { createPodmanClient } from "../../src/podman/index.ts";
 import { createScratchDir, runOk, type CleanupCommand } from "./exec.ts";
 
@@ -195,4 +197,14 @@ export async function freePort(): Promise<number> {
   const port = server.port;
   server.stop(true);
   return port;
+}
+
+/** Awaits a promise that must reject with a PodmanApiError, and returns that error. */
+export async function rejection(p: Promise<unknown>): Promise<PodmanApiError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(PodmanApiError);
+  return err as PodmanApiError;
 }
