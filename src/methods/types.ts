@@ -56,4 +56,15 @@ export interface Method<C extends CommonMethod = CommonMethod> {
   apply(ctx: MethodContext<C>, file: DesiredFile, previous?: ManagedResource): Promise<ApplyResult>;
   /** Removes what a deleted file managed. */
   remove(ctx: MethodContext<C>, previous: ManagedResource, relPath: string): Promise<void>;
+  /**
+   * Drift check for self-heal: given what the state says this method manages
+   * (keyed by path relative to targetPath), the keys whose resource is missing,
+   * stopped or replaced out of band. Must be cheap enough for a 10-second
+   * schedule: one list call filtered by fetchit's labels, no per-resource
+   * inspect when nothing drifted. The engine re-applies those files from the
+   * applied commit.
+   */
+  drifted?(ctx: MethodContext<C>, resources: Record<string, ManagedResource>): Promise<string[]>;
+  /** Whether self-heal is on when the method entry does not say (`selfHeal`). */
+  selfHealDefault?: boolean;
 }
