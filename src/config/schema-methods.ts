@@ -66,6 +66,15 @@ function methodSchema<P extends TProperties>(kind: MethodKind, description: stri
   return Type.Object({ ...commonProperties(kind), ...extra }, { ...STRICT, description });
 }
 
+/** `selfHeal` for methods that can repair drift (raw, kube). */
+export const selfHealProperty = (what: string) =>
+  Type.Optional(
+    Type.Boolean({
+      default: true,
+      description: `true: on every run, even without a new commit, check that the ${what} this method manages still exist and run, and recreate any that were removed, stopped or replaced out of band (one Podman list call per run). Default: true. Not in FetchIt.`,
+    }),
+  );
+
 /** `raw`: Podman container definitions (YAML or JSON) started as containers. */
 export const RawMethodSchema = methodSchema("raw", "Runs each container definition file (YAML or JSON, FetchIt's raw format) as a Podman container; a changed file replaces its container, a deleted one removes it.", {
   pullImage: Type.Optional(
@@ -74,6 +83,7 @@ export const RawMethodSchema = methodSchema("raw", "Runs each container definiti
       description: "true: pull the image on every apply; false: pull only when it is missing. Default: false. \"true\"/\"false\" strings are accepted.",
     }),
   ),
+  selfHeal: selfHealProperty("containers"),
 });
 
 /** `kube`: Kubernetes YAML played with `podman kube play`. */

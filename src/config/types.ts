@@ -21,6 +21,8 @@ export interface CommonMethod {
 export interface RawMethod extends CommonMethod {
   /** true: pull the image on every apply; false: pull only when missing. */
   pullImage?: boolean;
+  /** Recreate managed containers removed, stopped or replaced out of band (default true). */
+  selfHeal?: boolean;
 }
 export interface KubeMethod extends CommonMethod {}
 export interface SystemdMethod extends CommonMethod {

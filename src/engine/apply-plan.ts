@@ -23,7 +23,8 @@ export interface PlanOutcome {
   failures: Failure[];
 }
 
-function desiredFile(job: MethodJob, ref: FileRef): DesiredFile {
+/** A file at a known blob, read (once) from the job's git source. */
+export function desiredFile(job: MethodJob, ref: FileRef): DesiredFile {
   let cached: Promise<Buffer> | undefined;
   return { ...ref, content: () => (cached ??= job.source.readBlob(ref.blob)) };
 }

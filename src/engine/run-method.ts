@@ -13,6 +13,7 @@ import type { EngineDeps } from "./context.ts";
 import { applyPlan, type Failure } from "./apply-plan.ts";
 import { backoffMs } from "./backoff.ts";
 import { planChanges } from "./plan.ts";
+import { healDrift } from "./self-heal.ts";
 
 export interface MethodJob {
   key: MethodKey;
@@ -54,11 +55,13 @@ export async function runMethod(job: MethodJob, deps: EngineDeps, opts: RunOptio
   }
   if (st.appliedCommit === head) {
     log.debug("no changes", { commit: short(head) });
-    return { status: "unchanged", commit: head, changed: 0, failures: [] };
+    const repaired = await healDrift(job, deps, st, log);
+    return { status: "unchanged", commit: head, changed: repaired, failures: [] };
   }
   if (!opts.force && st.lastError?.commit === head && !st.lastError.retryable) {
     log.debug("commit already failed with a permanent error; waiting for a new commit", { commit: short(head) });
-    return { status: "skipped", commit: head, changed: 0, failures: [] };
+    const repaired = await healDrift(job, deps, st, log);
+    return { status: "skipped", commit: head, changed: repaired, failures: [] };
   }
   return applyCommit(job, deps, st, head, log, now);
 }

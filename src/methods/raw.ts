@@ -15,6 +15,8 @@ export const LABEL_TARGET = "io.fetchit.target";
 export const LABEL_METHOD = "io.fetchit.method";
 export const LABEL_HASH = "io.fetchit.spec-hash";
 export const LABEL_FILE = "io.fetchit.file";
+/** "true" when the restart policy means the container should always be running (always, unless-stopped). */
+export const LABEL_KEEP_RUNNING = "io.fetchit.keep-running";
 
 function networkOf(net: string | undefined): Pick<ContainerSpec, "netns" | "Networks"> {
   if (!net) return {};
@@ -39,6 +41,7 @@ export function toContainerSpec(spec: RawSpec, ctx: MethodContext<RawMethod>, fi
       [LABEL_TARGET]: ctx.target,
       [LABEL_METHOD]: `raw/${ctx.config.name}`,
       [LABEL_FILE]: file,
+      [LABEL_KEEP_RUNNING]: String(/^(always|unless-stopped)$/.test(spec.Restart)),
     },
     portmappings: spec.Ports.map((p) => ({ ...p, protocol: p.protocol ?? "tcp" })),
     mounts: spec.Mounts.map((m) => ({ ...m, options: m.options ?? [] })),
@@ -115,5 +118,22 @@ export const raw: Method<RawMethod> = {
 
   async remove(ctx, previous, relPath) {
     if (await removeContainer(ctx, previous.name)) ctx.log.info("container removed", { container: previous.name, file: relPath });
+  },
+
+  selfHealDefault: true,
+  async drifted(ctx, resources) {
+    const labels = [`${LABEL_TARGET}=${ctx.target}`, `${LABEL_METHOD}=raw/${ctx.config.name}`];
+    const seen = new Map<string, { ok: boolean; hash?: string }>();
+    for (const c of await ctx.podman.listContainers({ all: true, labels })) {
+      // one-shot containers (Restart: no / on-failure) may have exited; that is not drift
+      const ok = c.State === "running" || c.Labels[LABEL_KEEP_RUNNING] === "false";
+      for (const n of c.Names) seen.set(n.replace(/^\//, ""), { ok, hash: c.Labels[LABEL_HASH] });
+    }
+    return Object.entries(resources)
+      .filter(([, r]) => {
+        const c = seen.get(r.name);
+        return !c || !c.ok || c.hash !== r.hash;
+      })
+      .map(([rel]) => rel);
   },
 };

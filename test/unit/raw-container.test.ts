@@ -17,7 +17,7 @@ describe("toContainerSpec", () => {
       name: "web",
       image: "nginx",
       env: {},
-      labels: { [LABEL_OWNER]: "fetchit", [LABEL_TARGET]: "prod-repo", [LABEL_METHOD]: "raw/apps", [LABEL_FILE]: "raw/web.yaml" },
+      labels: { [LABEL_OWNER]: "fetchit", [LABEL_TARGET]: "prod-repo", [LABEL_METHOD]: "raw/apps", [LABEL_FILE]: "raw/web.yaml", "io.fetchit.keep-running": "true" },
       portmappings: [],
       mounts: [],
       volumes: [],
@@ -37,7 +37,7 @@ describe("toContainerSpec", () => {
   test("user labels are kept but cannot override fetchit's own", () => {
     const spec = gen("Labels:\n  app: web\n  owned-by: someone\n  io.fetchit.target: other\n");
     expect(spec.labels).toEqual({
-      app: "web", "owned-by": "fetchit", "io.fetchit.target": "prod-repo", "io.fetchit.method": "raw/apps", "io.fetchit.file": "raw/web.yaml",
+      app: "web", "owned-by": "fetchit", "io.fetchit.target": "prod-repo", "io.fetchit.method": "raw/apps", "io.fetchit.file": "raw/web.yaml", "io.fetchit.keep-running": "true",
     });
   });
 
