@@ -1,5 +1,6 @@
 /** `fetchit run` (alias `start`): the daemon, until SIGTERM/SIGINT or `signal` aborts. */
 import { Daemon } from "../daemon.ts";
+import { reconcileRemoved } from "../engine/removed.ts";
 import { lockStateDir } from "../state/lock.ts";
 import { prepareDemo } from "./demo.ts";
 import { loadRuntime, makeLogger, type Env, type GlobalOptions } from "./options.ts";
@@ -16,6 +17,7 @@ export async function runCommand(opts: RunOptions, env: Env, signal?: AbortSigna
   const lock = lockStateDir(rt.stateDir, "fetchit run");
   try {
     const daemon = new Daemon(rt.config, rt.stateDir, rt.deps);
+    await reconcileRemoved(daemon.jobs, rt.deps, rt.config.pruneRemovedMethods ?? false);
     daemon.start();
     await new Promise<void>((resolve) => {
       const done = () => resolve();

@@ -134,6 +134,13 @@ export const FetchitConfigSchema = Type.Object(
     images: Type.Optional(
       Type.Array(ImageConfigSchema, { description: "Image archives to load into Podman, each on its own schedule. Default: none." }),
     ),
+    pruneRemovedMethods: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          "true: when a method (or a whole target) disappears from the config, remove what it deployed (containers, files) at the next start. false: leave it in place and say so in the log. Default: false. Not in FetchIt (its issue #252).",
+      }),
+    ),
   },
   {
     ...STRICT,

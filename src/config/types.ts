@@ -103,6 +103,8 @@ export interface FetchitConfig {
   prune?: PruneConfig;
   podmanAutoUpdate?: PodmanAutoUpdate;
   images?: ImageConfig[];
+  /** Remove what a method deployed once it is no longer in the config (default false). */
+  pruneRemovedMethods?: boolean;
 }
 
 /** The method list keys of a target, in the order fetchit schedules them. */

@@ -74,6 +74,7 @@ async function applyCommit(
   log: EngineDeps["log"],
   now: () => number,
 ): Promise<RunResult> {
+  st.config = job.config;
   let from = st.appliedCommit ?? null;
   if (from && !(await job.source.hasCommit(from))) {
     log.warn("last applied commit is missing from the local clone; reconciling the whole tree against recorded resources", { commit: short(from) });

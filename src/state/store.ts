@@ -40,6 +40,8 @@ export interface MethodState {
   failures: number;
   /** Do not retry before this time (transient errors back off exponentially). */
   nextRetryAt?: string;
+  /** The method entry as last applied, so its resources can be removed after it leaves the config. */
+  config?: Record<string, unknown>;
 }
 
 export interface MethodKey {
