@@ -13,7 +13,8 @@ export async function syncCommand(opts: SyncOptions, env: Env, print: (line: str
   const log = makeLogger(opts, env);
   const rt = loadRuntime({ opts, env, log });
   const filter = { target: opts.target, method: opts.method };
-  if (!buildJobs(rt.config, rt.stateDir, silentLogger).jobs.some((j) => matches(j, filter))) {
+  const all = buildJobs(rt.config, rt.stateDir, silentLogger);
+  if (![...all.jobs, ...all.tasks].some((j) => matches(j, filter))) {
     throw new ExitError(`no method matches${opts.target ? ` --target ${opts.target}` : ""}${opts.method ? ` --method ${opts.method}` : ""}`, 2);
   }
   const lock = lockStateDir(rt.stateDir, "fetchit sync");
@@ -23,7 +24,8 @@ export async function syncCommand(opts: SyncOptions, env: Env, print: (line: str
     const what = `${job.key.target} ${job.kind}/${job.key.method}`;
     const commit = result.commit?.slice(0, 9) ?? "-";
     if (result.status === "failed") failed++;
-    print(`${result.status.padEnd(9)} ${what} @ ${commit}${result.changed ? ` (${result.changed} changed)` : ""}${result.failures.length ? ` (${result.failures.length} failed)` : ""}`);
+    const note = "note" in result && result.note ? ` (${result.note})` : "";
+    print(`${result.status.padEnd(9)} ${what} @ ${commit}${result.changed ? ` (${result.changed} changed)` : ""}${result.failures.length ? ` (${result.failures.length} failed)` : ""}${note}`);
   }
   return failed ? 1 : 0;
 }

@@ -61,6 +61,11 @@ function describeError(e: ValueError, key: string, root: TSchema): string {
     case ValueErrorType.IntegerMinimum:
     case ValueErrorType.NumberMinimum:
       return `must be at least ${String(e.schema.minimum)}${unit}` + (key === "skew" ? "; omit it for no delay" : "");
+    case ValueErrorType.Union: {
+      const values = ((e.schema.anyOf ?? []) as TSchema[]).map((m) => m.const);
+      if (values.length && values.every((v) => v !== undefined)) return `expected one of ${values.map((v) => JSON.stringify(v)).join(", ")}, got ${got}`;
+      return e.message.charAt(0).toLowerCase() + e.message.slice(1);
+    }
     default:
       return e.message.charAt(0).toLowerCase() + e.message.slice(1);
   }

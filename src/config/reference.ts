@@ -10,6 +10,7 @@ import { itemsOf, propertiesOf, requiredOf } from "./schema-walk.ts";
 function typeOf(s: TSchema | undefined): string {
   if (!s) return "any";
   if (s.type === "array") return `list of ${propertiesOf(itemsOf(s)) ? "mappings" : `${typeOf(itemsOf(s))}s`}`;
+  if (s.const !== undefined) return JSON.stringify(s.const);
   if (Array.isArray(s.anyOf)) return (s.anyOf as TSchema[]).map(typeOf).join(" or ");
   return s.type === "object" ? "mapping" : String(s.type ?? "any");
 }

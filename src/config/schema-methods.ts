@@ -70,7 +70,6 @@ function methodSchema<P extends TProperties>(kind: MethodKind, description: stri
 export const selfHealProperty = (what: string) =>
   Type.Optional(
     Type.Boolean({
-      default: true,
       description: `true: on every run, even without a new commit, check that the ${what} this method manages still exist and run, and recreate any that were removed, stopped or replaced out of band (one Podman list call per run). Default: true. Not in FetchIt.`,
     }),
   );
@@ -89,8 +88,28 @@ export const RawMethodSchema = methodSchema("raw", "Runs each container definiti
 /** `kube`: Kubernetes YAML played with `podman kube play`. */
 export const KubeMethodSchema = methodSchema(
   "kube",
-  "Plays each Kubernetes YAML file (pods, deployments, config maps) with Podman's kube play; a changed file is replayed, a deleted one torn down.",
-  {},
+  "Plays each Kubernetes YAML file (pods, deployments, config maps, persistent volume claims; several documents per file) with Podman's kube play; a changed file replaces the pods it made, a deleted one removes them (volumes are kept).",
+  {
+    network: Type.Optional(
+      Type.String({
+        description:
+          "Network for every pod of this entry, as `podman kube play --network`: a network name (created beforehand with `podman network create`) or a mode such as \"host\". Default: none (Podman's podman-default-kube-network). Not in FetchIt (its issue #280).",
+      }),
+    ),
+    start: Type.Optional(
+      Type.Boolean({
+        description:
+          "true: start the pods after creating them; false: create them without starting (`podman kube play --start=false`). Default: true. \"true\"/\"false\" strings are accepted. Not in FetchIt.",
+      }),
+    ),
+    userns: Type.Optional(
+      Type.String({
+        description:
+          "User namespace for the pods, as `podman kube play --userns` (e.g. \"auto\", \"host\"). Needs Podman 4.7 or later: older Podman APIs ignore it, so fetchit refuses to apply the file there. Default: none (Podman's default). Not in FetchIt.",
+      }),
+    ),
+    selfHeal: selfHealProperty("pods"),
+  },
 );
 
 /** `systemd`: unit files (and Quadlet files) placed and optionally enabled. */

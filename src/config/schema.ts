@@ -93,10 +93,16 @@ export const PruneSchema = Type.Object(
   {
     all: bool("true: also remove every unused image, not only dangling ones. Default: false. FetchIt's example spells it \"All\"."),
     volumes: bool("true: also remove unused volumes. Default: false. FetchIt's example spells it \"Volumes\"."),
+    scope: Type.Optional(
+      Type.Union([Type.Literal("all"), Type.Literal("fetchit")], {
+        description:
+          "What is pruned. \"all\": everything unused on the host (podman system prune: stopped containers, unused pods and networks, dangling images or with all every unused image, unused volumes with volumes), as in FetchIt. \"fetchit\": only what fetchit created and no longer manages: containers and pods labelled owned-by=fetchit that are not running and that no state record manages (never one an apply in progress may have just created), and with volumes unused volumes labelled owned-by=fetchit; images are never removed in this scope (they carry no owner), so all has no effect. Default: all. Not in FetchIt.",
+      }),
+    ),
     schedule: scheduleSchema("the prune", true),
     skew: Type.Optional(skewSchema("prune")),
   },
-  { ...STRICT, description: "Periodically prunes unused containers, pods and images on the host (everything unused, as in FetchIt). Default: none (no pruning)." },
+  { ...STRICT, description: "Periodically prunes unused objects on the host: everything unused, as in FetchIt, or with scope fetchit only what fetchit created. Default: none (no pruning)." },
 );
 
 /** Top-level `podmanAutoUpdate`: enable podman-auto-update timers. */
@@ -111,14 +117,14 @@ export const PodmanAutoUpdateSchema = Type.Object(
 /** One top-level `images[]` entry: an image archive loaded into Podman. */
 export const ImageConfigSchema = Type.Object(
   {
-    name: str("Label of the image loader, used in logs and state. Default: derived from url or imagePath."),
-    url: str("HTTP(S) URL of an image archive (podman save output) loaded once per download. Default: none."),
-    imagePath: str("Path of an image archive on device. Default: none."),
-    device: str("Block device holding imagePath. Default: none."),
+    name: str("Label of the image loader, used in logs, state and sync --method images/<name>. Default: the file name of url or imagePath. Must be unique among images."),
+    url: str("HTTP(S) URL of an image archive (podman save: docker-archive or oci-archive, optionally gzip-compressed). Checked with a conditional GET (ETag/Last-Modified) on every run and loaded again when it changed; while the URL is unreachable or answers 404 the loaded image stays. Takes precedence over imagePath. Default: none."),
+    imagePath: str("Host path of an image archive (same formats as url), e.g. on mounted removable media; loaded again when its content changes (size, mtime, then sha256); while it is absent the loaded image stays. A relative path is resolved against the mount point of device. Default: none."),
+    device: str("Block device (e.g. /dev/sdb1) whose mount point a relative imagePath is resolved against (read from /proc/mounts). fetchit never mounts it: let the OS do that (fstab, a systemd .mount unit, udisks); while it is not mounted the image check waits. Accepted for FetchIt compatibility. Default: none."),
     schedule: scheduleSchema("the image check", true),
     skew: Type.Optional(skewSchema("image check")),
   },
-  { ...STRICT, description: "Loads an image archive from a URL or a device into Podman." },
+  { ...STRICT, description: "Loads an image archive from a URL or a host path into Podman, again whenever it changes." },
 );
 
 /** The whole config file. */
@@ -136,7 +142,6 @@ export const FetchitConfigSchema = Type.Object(
     ),
     pruneRemovedMethods: Type.Optional(
       Type.Boolean({
-        default: false,
         description:
           "true: when a method (or a whole target) disappears from the config, remove what it deployed (containers, files) at the next start. false: leave it in place and say so in the log. Default: false. Not in FetchIt (its issue #252).",
       }),

@@ -24,7 +24,16 @@ export interface RawMethod extends CommonMethod {
   /** Recreate managed containers removed, stopped or replaced out of band (default true). */
   selfHeal?: boolean;
 }
-export interface KubeMethod extends CommonMethod {}
+export interface KubeMethod extends CommonMethod {
+  /** Network name or mode for the pods (`--network`); absent = Podman's default kube network. */
+  network?: string;
+  /** false: create the pods without starting them; absent = true. */
+  start?: boolean;
+  /** User namespace mode (`--userns`); needs Podman 4.7+. */
+  userns?: string;
+  /** Recreate managed pods removed, stopped or replaced out of band (default true). */
+  selfHeal?: boolean;
+}
 export interface SystemdMethod extends CommonMethod {
   root?: boolean;
   enable?: boolean;
@@ -75,9 +84,14 @@ export interface ConfigReload extends GitAuth {
   skew?: number;
 }
 
+/** What a prune removes: everything unused (FetchIt) or only fetchit's own leftovers. */
+export type PruneScope = "all" | "fetchit";
+
 export interface PruneConfig {
   all?: boolean;
   volumes?: boolean;
+  /** Absent = "all" (FetchIt-compatible). */
+  scope?: PruneScope;
   schedule: string;
   skew?: number;
 }

@@ -1,8 +1,8 @@
 /**
  * Builds the runnable jobs of a config: one GitSource per target (shared by
- * its methods, so one fetch per target per tick) and one job per method entry.
- * Kinds and features without an implementation yet are listed, not dropped
- * silently.
+ * its methods, so one fetch per target per tick) and one job per method entry;
+ * plus the scheduled tasks without git (prune, image loaders). Kinds and
+ * features without an implementation yet are listed, not dropped silently.
  */
 import { join } from "node:path";
 import { targetKey } from "../config/index.ts";
@@ -10,15 +10,21 @@ import { METHOD_KINDS, type CommonMethod, type FetchitConfig } from "../config/t
 import { createGitSource, type GitSource } from "../git/index.ts";
 import type { Logger } from "../log.ts";
 import { methods } from "../methods/index.ts";
+import { createImagesTask } from "../tasks/images.ts";
+import { methodRef } from "../tasks/prune-select.ts";
+import { createPruneTask } from "../tasks/prune.ts";
+import type { Task } from "../tasks/types.ts";
 import type { MethodJob } from "./run-method.ts";
 
 export interface JobSet {
   jobs: MethodJob[];
+  /** Scheduled tasks without git: prune, then one per images entry. */
+  tasks: Task[];
   /** Human-readable notes about configured things that will not run in this version. */
   unavailable: string[];
 }
 
-const GLOBAL_FEATURES = ["prune", "images", "configReload", "podmanAutoUpdate"] as const;
+const GLOBAL_FEATURES = ["configReload", "podmanAutoUpdate"] as const;
 
 export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger): JobSet {
   const jobs: MethodJob[] = [];
@@ -50,7 +56,18 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
   for (const f of GLOBAL_FEATURES) {
     if (config[f] !== undefined) unavailable.push(`${f}: not available in this version of fetchit yet; it will not run`);
   }
-  return { jobs, unavailable };
+  return { jobs, tasks: buildTasks(config, jobs, stateDir, unavailable), unavailable };
+}
+
+/** The prune task (told which git methods are configured, for scope fetchit) and the image loaders. */
+function buildTasks(config: FetchitConfig, jobs: MethodJob[], stateDir: string, notes: string[]): Task[] {
+  const tasks: Task[] = [];
+  if (config.prune) {
+    if (config.prune.scope === "fetchit" && config.prune.all) notes.push("prune.all: has no effect with scope: fetchit (images are never pruned in that scope)");
+    tasks.push(createPruneTask(config.prune, new Set(jobs.map((j) => methodRef(j.key.target, `${j.kind}/${j.key.method}`)))));
+  }
+  for (const img of config.images ?? []) tasks.push(createImagesTask(img, stateDir));
+  return tasks;
 }
 
 /** Why a target cannot run in this version, or undefined. Refusing beats applying unverified or unreachable content. */

@@ -5,13 +5,12 @@
  * state write.
  */
 import type { CommonMethod, MethodKind } from "../config/types.ts";
-import { errorMessage, isRetryable } from "../errors.ts";
 import type { GitSource } from "../git/index.ts";
 import type { AnyMethod } from "../methods/index.ts";
-import type { MethodKey, MethodState, StateStore } from "../state/store.ts";
+import type { MethodKey, MethodState } from "../state/store.ts";
 import type { EngineDeps } from "./context.ts";
 import { applyPlan, type Failure } from "./apply-plan.ts";
-import { backoffMs } from "./backoff.ts";
+import { recordFailure } from "./failures.ts";
 import { planChanges } from "./plan.ts";
 import { healDrift } from "./self-heal.ts";
 
@@ -79,6 +78,11 @@ async function applyCommit(
   if (from && !(await job.source.hasCommit(from))) {
     log.warn("last applied commit is missing from the local clone; reconciling the whole tree against recorded resources", { commit: short(from) });
     from = null;
+  } else if (from && st.lastError?.commit && st.lastError.commit !== from) {
+    // A partly applied commit may have recorded resources whose files are gone by now
+    // (added then deleted before anything applied): compare the whole tree, not the diff.
+    log.debug("previous apply failed part-way; reconciling the whole tree against recorded resources");
+    from = null;
   }
   const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
   let outcome;
@@ -108,39 +112,4 @@ async function applyCommit(
   await deps.state.save(st);
   log.info("commit applied", { commit: short(head), changed: outcome.changed });
   return { status: "applied", commit: head, changed: outcome.changed, failures: [] };
-}
-
-async function recordFailure(
-  store: StateStore,
-  st: MethodState,
-  failures: Failure[],
-  commit: string | undefined,
-  at: number,
-  log: EngineDeps["log"],
-): Promise<void> {
-  const retryable = failures.some((f) => isRetryable(f.error));
-  const message = failures.map((f) => errorMessage(f.error)).join("; ");
-  const repeated = st.lastError?.message === message && st.lastError.commit === commit;
-  st.failures += 1;
-  st.lastError = {
-    message,
-    at: new Date(at).toISOString(),
-    ...(commit ? { commit } : {}),
-    retryable,
-    files: failures.flatMap((f) => (f.file ? [f.file] : [])),
-  };
-  if (retryable) st.nextRetryAt = new Date(at + backoffMs(st.failures)).toISOString();
-  else delete st.nextRetryAt;
-  await store.save(st);
-  if (repeated) {
-    log.debug("still failing with the same error", { commit: short(commit), consecutiveFailures: st.failures });
-    return;
-  }
-  for (const f of failures) log.error("failed", { file: f.file, err: f.error });
-  log.error(
-    retryable
-      ? `not fully applied; will retry after ${st.nextRetryAt}`
-      : "not applied; fix the files above and push a new commit (this commit will not be retried)",
-    { commit: short(commit), failed: failures.length, consecutiveFailures: st.failures },
-  );
 }

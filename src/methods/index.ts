@@ -5,12 +5,13 @@
  */
 import type { MethodKind } from "../config/types.ts";
 import { filetransfer } from "./filetransfer.ts";
+import { kube } from "./kube.ts";
 import { raw } from "./raw.ts";
 import type { Method } from "./types.ts";
 
 // biome-ignore lint: each entry is typed by its own config; the engine passes the matching entry.
 export type AnyMethod = Method<any>;
 
-export const methods: Partial<Record<MethodKind, AnyMethod>> = { raw, filetransfer };
+export const methods: Partial<Record<MethodKind, AnyMethod>> = { raw, kube, filetransfer };
 
 export type { Method, MethodContext, DesiredFile, ApplyResult } from "./types.ts";

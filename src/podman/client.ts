@@ -6,14 +6,19 @@
 import type { Logger } from "../log.ts";
 import * as containers from "./containers.ts";
 import * as images from "./images.ts";
+import * as pods from "./pods.ts";
+import * as system from "./system.ts";
 import { createTransport, parseJson } from "./transport.ts";
 import type {
   ContainerInspect,
   ContainerListEntry,
   ContainerSpec,
   ImageInspect,
+  PlayKubeReport,
+  PodListEntry,
   RawResponse,
   RequestOptions,
+  SystemPruneReport,
   VersionInfo,
 } from "./types.ts";
 
@@ -38,6 +43,17 @@ export interface PodmanClient {
   /** null when no such container. */
   inspectContainer(nameOrId: string): Promise<ContainerInspect | null>;
   listContainers(opts?: containers.ListContainersOptions): Promise<ContainerListEntry[]>;
+  /** `POST /libpod/play/kube`: plays a Kubernetes YAML; per-container start errors are in the report, not thrown. */
+  playKube(yaml: string, opts?: pods.PlayKubeOptions): Promise<PlayKubeReport>;
+  /** Pods in any state, optionally filtered by labels. */
+  listPods(opts?: pods.ListPodsOptions): Promise<PodListEntry[]>;
+  /** Force-removes a pod and its containers (never volumes): true when removed, false when it did not exist. */
+  removePod(name: string, timeoutSeconds?: number): Promise<boolean>;
+  volumeExists(name: string): Promise<boolean>;
+  /** `podman system prune`: unused pods, containers, networks, images (all unused with `all`), volumes with `volumes`. */
+  systemPrune(opts?: system.SystemPruneOptions): Promise<SystemPruneReport>;
+  /** Loads an image archive streamed as `body`; returns the loaded names (or `sha256:` ids). */
+  loadImage(body: Blob | ReadableStream<Uint8Array>, opts?: system.LoadImageOptions): Promise<string[]>;
   /**
    * Any libpod call, JSON in and out; `path` is relative to `/libpod`
    * (e.g. `/play/kube`). Returns undefined for an empty body.
@@ -85,6 +101,12 @@ export function createPodmanClient(socketPath: string, opts: PodmanClientOptions
     removeContainer: (name, rmOpts) => containers.removeContainer(t, name, rmOpts),
     inspectContainer: (name) => containers.inspectContainer(t, name),
     listContainers: (listOpts) => containers.listContainers(t, listOpts),
+    playKube: (yaml, playOpts) => pods.playKube(t, yaml, playOpts),
+    listPods: (listOpts) => pods.listPods(t, listOpts),
+    removePod: (name, timeoutSeconds) => pods.removePod(t, name, timeoutSeconds),
+    volumeExists: (name) => pods.volumeExists(t, name),
+    systemPrune: (pruneOpts) => system.systemPrune(t, pruneOpts),
+    loadImage: (body, loadOpts) => system.loadImage(t, body, loadOpts),
     request,
     requestRaw: (method, path, req) => t.send(method, path, req),
   };

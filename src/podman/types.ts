@@ -133,6 +133,8 @@ export interface ContainerInspect {
   HostConfig?: {
     RestartPolicy?: { Name: string; MaximumRetryCount: number };
   };
+  /** Restarts by the restart policy since the container was started (kube pods restart "always" by default). */
+  RestartCount?: number;
 }
 
 /** One entry of `GET /libpod/containers/json`. */
@@ -148,6 +150,33 @@ export interface ContainerListEntry {
   Pod?: string;
   PodName?: string;
   Created?: string;
+}
+
+/** One entry of `GET /libpod/pods/json`. */
+export interface PodListEntry {
+  Id: string;
+  Name: string;
+  /** "Created", "Running", "Degraded" (some containers not running), "Stopped", "Exited", "Paused", "Error". */
+  Status: string;
+  /** Never null here: normalised to `{}`. */
+  Labels: Record<string, string>;
+  /** Id of the infra (pause) container, when the pod has one. */
+  InfraId?: string;
+  /** Never null here: normalised to `[]`. Includes the infra container. */
+  Containers: { Id: string; Names: string; Status: string }[];
+  Networks?: string[] | null;
+}
+
+/** The report of `POST /libpod/play/kube` (fields fetchit reads; lists never null here). */
+export interface PlayKubeReport {
+  Pods: {
+    ID: string;
+    Containers: string[] | null;
+    /** Containers that were created but failed to start, with Podman's message. */
+    ContainerErrors?: string[] | null;
+  }[];
+  /** Volumes created for PersistentVolumeClaims (Podman 5 also lists reused ones). */
+  Volumes: { Name: string }[];
 }
 
 /** The fields of `GET /libpod/images/{name}/json` fetchit reads. */
@@ -193,4 +222,25 @@ export interface RawResponse {
   status: number;
   headers: Headers;
   text: string;
+}
+
+/** One object a prune removed (or failed to remove). */
+export interface PruneItem {
+  /** Id, or name for networks and volumes. */
+  id: string;
+  /** Bytes reclaimed; 0 when Podman does not say. */
+  size: number;
+  /** Set when this object could not be removed. */
+  error?: string;
+}
+
+/** What `POST /libpod/system/prune` removed, normalised across Podman 4 and 5. */
+export interface SystemPruneReport {
+  pods: PruneItem[];
+  containers: PruneItem[];
+  images: PruneItem[];
+  networks: PruneItem[];
+  volumes: PruneItem[];
+  /** Podman's total, else the sum of the item sizes. */
+  reclaimedBytes: number;
 }

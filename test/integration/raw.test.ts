@@ -127,6 +127,16 @@ describe("raw", () => {
     expect(fixed.lastError).toBeNull();
   });
 
+  test("a container applied by a failed commit and deleted before any commit applied is still removed", async () => {
+    await h.cli("sync");
+    await remote.commit({ "raw/bad.json": JSON.stringify({ Name: "no-image" }), "raw/c.json": spec("app-c2") });
+    expect((await h.cli("sync")).code).toBe(1);
+    expect(await names()).toEqual(["app-a", "app-b", "app-c2"]);
+    await remote.commit({ "raw/bad.json": null, "raw/c.json": null });
+    expect((await h.cli("sync")).code).toBe(0);
+    expect(await names()).toEqual(["app-a", "app-b"]);
+  });
+
   test("a crash between apply and state save converges on restart: no duplicates, nothing recreated", async () => {
     await h.cli("sync");
     const stateDir = join(h.stateDir, "state");

@@ -1,0 +1,78 @@
+/**
+ * Pod calls for the kube method: play a Kubernetes YAML, list and remove
+ * pods, and check whether a named volume (a PersistentVolumeClaim) exists.
+ * Checked against Podman 4.3 and 5: the play report has the same shape in
+ * both (5 adds fields), and a 4.3 server silently ignores query parameters
+ * it does not know (`replace`, `userns`).
+ */
+import { PodmanApiError } from "../errors.ts";
+import { PULL_TIMEOUT_MS } from "./images.ts";
+import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, type Transport } from "./transport.ts";
+import type { PlayKubeReport, PodListEntry } from "./types.ts";
+
+/** Options of a kube play (query parameters of `POST /libpod/play/kube`). */
+export interface PlayKubeOptions {
+  /** Network name or mode for every pod. Default: Podman's (`podman-default-kube-network`). */
+  network?: string;
+  /** false: create the pods without starting them. Default true. */
+  start?: boolean;
+  /** User namespace mode for the pods. Honoured by Podman 4.7 and later only; older servers ignore it. */
+  userns?: string;
+  /** Request timeout; play pulls missing images. Default 10 minutes. */
+  timeoutMs?: number;
+}
+
+/** Filters of a pod listing. */
+export interface ListPodsOptions {
+  /** `key=value` or `key`; a pod must carry all of them. */
+  labels?: string[];
+}
+
+const seg = encodeURIComponent;
+
+/** Plays `yaml` (one or more documents); the report lists each pod with its container errors. */
+export async function playKube(t: Transport, yaml: string, opts: PlayKubeOptions = {}): Promise<PlayKubeReport> {
+  const res = await t.send("POST", "/play/kube", {
+    query: { network: opts.network, start: opts.start, userns: opts.userns },
+    body: yaml,
+    headers: { "content-type": "application/yaml" },
+    timeoutMs: opts.timeoutMs ?? PULL_TIMEOUT_MS,
+  });
+  const report = parseJson<PlayKubeReport | undefined>("POST /libpod/play/kube", res);
+  return { Pods: report?.Pods ?? [], Volumes: report?.Volumes ?? [] };
+}
+
+/** Lists pods (all states) carrying every given label; labels and containers never null. */
+export async function listPods(t: Transport, opts: ListPodsOptions = {}): Promise<PodListEntry[]> {
+  const filters = opts.labels?.length ? JSON.stringify({ label: opts.labels }) : undefined;
+  const res = await t.send("GET", "/pods/json", { query: { filters } });
+  const list = parseJson<PodListEntry[] | null>("GET /libpod/pods/json", res);
+  return (list ?? []).map((p) => ({ ...p, Labels: p.Labels ?? {}, Containers: p.Containers ?? [] }));
+}
+
+/**
+ * Stops, then removes a pod with its containers: true when removed, false
+ * when it did not exist. Volumes are never removed. (Stopping first: a forced
+ * removal of a running pod takes seconds longer on Podman 4.3.) Containers
+ * get their own stop timeout (a pod's terminationGracePeriodSeconds) unless
+ * `timeoutSeconds` is given.
+ */
+export async function removePod(t: Transport, name: string, timeoutSeconds?: number): Promise<boolean> {
+  const wait = DEFAULT_TIMEOUT_MS + (timeoutSeconds ?? 60) * 1000;
+  const stop = await t.send("POST", `/pods/${seg(name)}/stop`, { query: { t: timeoutSeconds }, allowStatus: [404], timeoutMs: wait });
+  if (stop.status === 404) return false;
+  const endpoint = `DELETE /libpod/pods/${name}`;
+  const res = await t.send("DELETE", `/pods/${seg(name)}`, { query: { force: true }, allowStatus: [404], timeoutMs: wait });
+  if (res.status === 404) return false;
+  const report = parseJson<{ Err?: unknown } | null | undefined>(endpoint, res);
+  if (report && typeof report.Err === "string" && report.Err) {
+    throw new PodmanApiError(`${endpoint}: ${report.Err}`, res.status, endpoint, { retryable: isRetryableFailure(500, report.Err) });
+  }
+  return true;
+}
+
+/** true when a named volume exists. */
+export async function volumeExists(t: Transport, name: string): Promise<boolean> {
+  const res = await t.send("GET", `/volumes/${seg(name)}/exists`, { allowStatus: [404] });
+  return res.status !== 404;
+}
