@@ -61,3 +61,10 @@ export async function recordFailure(
     { commit: short(commit), failed: failures.length, consecutiveFailures: st.failures },
   );
 }
+
+/** True (and logged at debug) while a transient failure's back-off lasts; `force` (fetchit sync) ignores it. */
+export function backingOff(st: MethodState, now: number, force: boolean | undefined, log: Logger): boolean {
+  if (force || !st.nextRetryAt || now >= Date.parse(st.nextRetryAt)) return false;
+  log.debug("backing off after a transient failure", { until: st.nextRetryAt });
+  return true;
+}

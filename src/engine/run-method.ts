@@ -10,7 +10,7 @@ import type { AnyMethod } from "../methods/index.ts";
 import type { MethodKey, MethodState } from "../state/store.ts";
 import type { EngineDeps } from "./context.ts";
 import { applyPlan, type Failure } from "./apply-plan.ts";
-import { recordFailure } from "./failures.ts";
+import { backingOff, recordFailure } from "./failures.ts";
 import { planChanges } from "./plan.ts";
 import { healDrift } from "./self-heal.ts";
 
@@ -41,10 +41,7 @@ export async function runMethod(job: MethodJob, deps: EngineDeps, opts: RunOptio
   const log = deps.log.child({ target: job.key.target, method: `${job.kind}/${job.key.method}` });
   const now = deps.now ?? Date.now;
   const st = await deps.state.load(job.key);
-  if (!opts.force && st.nextRetryAt && now() < Date.parse(st.nextRetryAt)) {
-    log.debug("backing off after a transient failure", { until: st.nextRetryAt });
-    return { status: "skipped", changed: 0, failures: [] };
-  }
+  if (backingOff(st, now(), opts.force, log)) return { status: "skipped", changed: 0, failures: [] };
   let head: string;
   try {
     head = await job.source.fetch();

@@ -7,7 +7,7 @@
 import type { MethodState, StateStore } from "../state/store.ts";
 import { IMAGES_TARGET, PRUNE_TARGET, type Task, type TaskOutcome } from "../tasks/types.ts";
 import type { EngineDeps } from "./context.ts";
-import { recordFailure, type FailureAdvice } from "./failures.ts";
+import { backingOff, recordFailure, type FailureAdvice } from "./failures.ts";
 import type { RunOptions, RunResult } from "./run-method.ts";
 
 /** A task's result: a RunResult (no commit) plus the task's one-line note. */
@@ -25,10 +25,7 @@ export async function runTask(task: Task, deps: EngineDeps, opts: RunOptions = {
   const log = deps.log.child({ target: task.key.target, method: `${task.kind}/${task.key.method}` });
   const now = deps.now ?? Date.now;
   const st = await deps.state.load(task.key);
-  if (!opts.force && st.nextRetryAt && now() < Date.parse(st.nextRetryAt)) {
-    log.debug("backing off after a transient failure", { until: st.nextRetryAt });
-    return { status: "skipped", changed: 0, failures: [] };
-  }
+  if (backingOff(st, now(), opts.force, log)) return { status: "skipped", changed: 0, failures: [] };
   let out: TaskOutcome;
   try {
     out = await task.run({ deps, state: st, log, now, force: opts.force ?? false });
