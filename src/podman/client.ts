@@ -82,15 +82,24 @@ export function createPodmanClient(socketPath: string, opts: PodmanClientOptions
   const t = createTransport(socketPath, opts);
   const request = async <T>(method: string, path: string, req?: RequestOptions): Promise<T> =>
     parseJson<T>(`${method} /libpod${path}`, await t.send(method, path, req));
+  // The server version is asked once per client (features differ between Podman 4 and 5); a failure is not cached.
+  let version: Promise<VersionInfo> | undefined;
+  const fetchVersion = async (): Promise<VersionInfo> => {
+    const v = await request<VersionBody>("GET", "/version");
+    const engine = v.Components?.find((c) => c.Name === "Podman Engine");
+    return { version: v.Version, apiVersion: engine?.Details?.APIVersion ?? v.ApiVersion };
+  };
   return {
     socketPath,
     async ping() {
       await t.send("GET", "/_ping");
     },
-    async version() {
-      const v = await request<VersionBody>("GET", "/version");
-      const engine = v.Components?.find((c) => c.Name === "Podman Engine");
-      return { version: v.Version, apiVersion: engine?.Details?.APIVersion ?? v.ApiVersion };
+    version() {
+      version ??= fetchVersion().catch((err: unknown) => {
+        version = undefined;
+        throw err;
+      });
+      return version;
     },
     imageExists: (ref) => images.imageExists(t, ref),
     pullImage: (ref, pullOpts) => images.pullImage(t, ref, pullOpts),
