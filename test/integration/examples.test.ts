@@ -44,7 +44,7 @@ test("the raw example runs its containers, port mapping included", async () => {
   expect((await h.cli("sync")).code).toBe(0);
   const names = (await podman.cli(["ps", "--format", "{{.Names}}"])).split("\n").filter(Boolean).sort();
   expect(names).toEqual(["hello", "web"]);
-  const res = await fetch("http://127.0.0.1:18080/");
+  const res = await fetch(`http://${podman.publishedHost}:18080/`);
   expect(res.status).toBe(404); // busybox httpd answering from the empty web-content volume
   const env = (await podman.cli(["container", "inspect", "--format", "{{json .Config.Env}}", "hello"])).trim();
   expect(env).toContain("GREETING=hello from fetchit");
@@ -62,7 +62,7 @@ test("the filetransfer example copies the example files", async () => {
   expect(readFileSync(join(dest, "conf.d/app.conf"), "utf8")).toBe(exampleRepo()["files/conf.d/app.conf"]!);
 });
 
-test("the FetchIt-compatible example warns about spellings and unavailable features, and still runs raw and filetransfer", async () => {
+test("the FetchIt-compatible example warns about spellings and unavailable features, and runs the rest (images, prune included)", async () => {
   const dest = join(tempDir("fetchit-example-compat-"), "ft");
   const text = readFileSync(join(EXAMPLES, "fetchit-compat-config.yaml"), "utf8")
     .replace(/url: .*/, `url: ${remote.url}`)
@@ -74,7 +74,10 @@ test("the FetchIt-compatible example warns about spellings and unavailable featu
   expect(v.out.filter((l) => l.startsWith("warning:")).length).toBe(3);
   const r = await h.cli("sync");
   expect(r.code).toBe(0);
-  expect(r.out.length).toBe(2); // raw and filetransfer; kube, systemd, ansible are reported as not available
+  const ran = r.out.map((l) => l.split(" @ ")[0]!.split(" ").at(-1));
+  expect(ran).toEqual(expect.arrayContaining(["raw/raw-ex", "filetransfer/ft-ex", "images/app-image", "prune/prune"]));
+  expect(ran.filter((m) => /^(systemd|ansible)\//.test(m!))).toEqual([]); // reported as not available
+  expect(r.out.find((l) => l.includes("images/app-image"))).toMatch(/^skipped .*source unavailable/); // nothing serves localhost:8000
   expect(readFileSync(join(dest, "motd.txt"), "utf8")).toContain("managed by fetchit");
   await podman.reset();
 });

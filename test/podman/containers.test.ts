@@ -89,7 +89,7 @@ describe("containers", () => {
     await client.startContainer("fx-httpd");
     let body = "";
     for (let i = 0; i < 100 && !body; i++) {
-      body = await fetch(`http://127.0.0.1:${port}/index.html`).then(
+      body = await fetch(`http://${pm.publishedHost}:${port}/index.html`).then(
         (r) => r.text(),
         () => Bun.sleep(50).then(() => ""),
       );
@@ -141,9 +141,9 @@ describe("containers", () => {
 
   test("a bad image names the endpoint and Podman's message", async () => {
     const err = await rejection(client.createContainer({ image: "localhost/fetchit-test/absent:1", name: "fx-bad" }));
-    expect(err.message).toStartWith("POST /libpod/containers/create: 500 Internal Server Error: ");
+    expect(err.message).toMatch(/^POST \/libpod\/containers\/create: (500 Internal Server Error|404 Not Found): /); // 404 on Podman 5
     expect(err.message).toContain("localhost/fetchit-test/absent:1: image not known");
-    expect(err.status).toBe(500);
+    expect([500, 404]).toContain(err.status!);
     expect(err.endpoint).toBe("POST /libpod/containers/create");
     expect(err.retryable).toBe(false);
   });

@@ -24,7 +24,7 @@ describe("service", () => {
 
   test("request<T> reaches any libpod endpoint", async () => {
     const info = await client.request<{ store: { graphRoot: string } }>("GET", "/info");
-    expect(info.store.graphRoot).toBe(join(pm.dir, "root"));
+    expect(info.store.graphRoot).toBe(await pm.cli(["info", "--format", "{{.Store.GraphRoot}}"]));
     const raw = await client.requestRaw("GET", "/containers/nope/json", { allowStatus: [404] });
     expect(raw.status).toBe(404);
   });

@@ -3,11 +3,11 @@
  * repository on branch `main` plays the remote; tests commit, rename, reset
  * (force push) and branch in it. Temp dirs are removed at process exit.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { appendFile, mkdir, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
+import { createScratchDir } from "./exec.ts";
 
 /** Content of one file: text, bytes, or a symbolic link to `symlink`. */
 export type FileContent = string | Buffer | { symlink: string };
@@ -39,16 +39,16 @@ const LOCAL_CONFIG = `[user]
 \tgpgsign = false
 `;
 
-const tempDirs = new Set<string>();
-process.on("exit", () => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
+let root: string | undefined;
 
-/** A fresh temporary directory, removed at process exit. */
+/**
+ * A fresh temporary directory, removed when the test process ends. All of them
+ * live in one scratch directory guarded by a watchdog (`bun test` emits no
+ * "exit" event, so an exit hook alone would leave them behind in /tmp).
+ */
 export function tempDir(prefix = "fetchit-git-"): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.add(dir);
-  return dir;
+  root ??= createScratchDir("fetchit-tests-");
+  return mkdtempSync(join(root, prefix));
 }
 
 /** Creates the remote with one initial commit holding `files` (an empty commit when none). */
@@ -87,7 +87,6 @@ export async function createRemote(files: Record<string, FileContent> = {}): Pro
       await git.raw(exists ? ["checkout", name] : ["checkout", "-b", name]);
     },
     cleanup: async () => {
-      tempDirs.delete(dir);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -3,6 +3,8 @@
  * in a scratch directory (own storage.conf, containers.conf,
  * registries.conf, network), plus a tiny busybox image built from the
  * host's static busybox. Everything is removed when the process exits.
+ * With `FETCHIT_TEST_PODMAN=5` the service is Podman 5 in a testbed
+ * container instead (podman5.ts), behind the same interface.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,6 +12,7 @@ import { expect } from "bun:test";
 import { PodmanApiError } from "../../src/errors.ts";
 import { createPodmanClient } from "../../src/podman/index.ts";
 import { createScratchDir, runOk, type CleanupCommand } from "./exec.ts";
+import { startPodman5, testPodmanVersion } from "./podman5.ts";
 
 /** The shared test Podman service. */
 export interface TestPodman {
@@ -17,18 +20,30 @@ export interface TestPodman {
   socketPath: string;
   /**
    * Variables that point a podman process at this store and config
-   * (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF, CONTAINERS_REGISTRIES_CONF);
-   * pass them to any child process that runs podman.
+   * (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF, CONTAINERS_REGISTRIES_CONF;
+   * on Podman 5, CONTAINER_HOST); pass them to any child process that runs podman.
    */
   env: Record<string, string>;
-  /** Scratch directory holding the store, configs and the service log. */
+  /**
+   * Scratch directory holding the store, configs and the service log (on
+   * Podman 5: the socket; the directory is shared into the testbed at the same
+   * path, so host paths below it work in bind mounts).
+   */
   dir: string;
   /** `localhost/fetchit-test/busybox:latest`: sh, sleep, echo, cat, env, httpd, true, … (all busybox applets). */
   image: string;
   /** The default bridge network of this store (own subnet and bridge, DNS off). */
   network: string;
-  /** `127.0.0.1:PORT` reserved for the test registry; marked insecure in registries.conf. */
+  /**
+   * `HOST:PORT` reserved for the test registry, reachable by the service and
+   * marked insecure in its registries.conf: `127.0.0.1:PORT` on Podman 4.
+   */
   registryHost: string;
+  /**
+   * Where the host reaches ports that containers publish on 127.0.0.1 (or on
+   * all addresses): `127.0.0.1` on Podman 4, the testbed's address on Podman 5.
+   */
+  publishedHost: string;
   /** Runs the podman CLI against the same store; returns stdout, throws with stderr on failure. */
   cli(args: string[]): Promise<string>;
   /** Removes all containers, pods and volumes (images stay). */
@@ -44,7 +59,7 @@ let shared: Promise<TestPodman> | undefined;
 
 /** The per-process test service, started on first use. Throws (never skips) when Podman is missing. */
 export function sharedPodman(): Promise<TestPodman> {
-  shared ??= start();
+  shared ??= testPodmanVersion() === 5 ? startPodman5({ prefix: PREFIX, image: TEST_IMAGE, network: NETWORK, freePort }) : start();
   return shared;
 }
 
@@ -89,6 +104,7 @@ async function start(): Promise<TestPodman> {
     image: TEST_IMAGE,
     network: NETWORK,
     registryHost: `127.0.0.1:${registryPort}`,
+    publishedHost: "127.0.0.1",
     cli,
     async reset() {
       await cli(["pod", "rm", "--all", "--force", "--time", "0"]);

@@ -1,7 +1,9 @@
 /**
  * A local image registry for tests: Debian's `docker-registry` (distribution)
- * on the loopback port the test Podman store marks insecure, with
- * filesystem storage in a scratch directory. One per process.
+ * on the address the test Podman marks insecure (`registryHost`: a loopback
+ * port on Podman 4; on Podman 5, a port on the host's address on the
+ * testbed's network, so the service inside reaches it), with filesystem
+ * storage in a scratch directory. One per process.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +12,7 @@ import { sharedPodman } from "./podman.ts";
 
 /** The shared test registry. */
 export interface TestRegistry {
-  /** `127.0.0.1:PORT` (plain HTTP). */
+  /** The test Podman's `registryHost` (plain HTTP); `127.0.0.1:PORT` on Podman 4. */
   host: string;
   /**
    * Pushes `localImage` (from the test Podman store) as `host/name` and
