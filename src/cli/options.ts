@@ -78,7 +78,8 @@ export function loadRuntime({ opts, env, log, config }: RuntimeInputs): Runtime 
   };
 }
 
-function loadAndWarn(opts: GlobalOptions, env: Env, uid: number, log: Logger) {
+/** Discovers and loads the config, logging its warnings; throws ConfigError when it is invalid. */
+export function loadAndWarn(opts: GlobalOptions, env: Env, uid: number, log: Logger) {
   const res = loadConfig({ flag: opts.config, env, uid, home: env.HOME || homedir() });
   for (const w of res.warnings) log.warn(w, { config: res.file });
   log.info("config loaded", { config: res.file });

@@ -1,13 +1,35 @@
-/** `fetchit run` (alias `start`): the daemon, until SIGTERM/SIGINT or `signal` aborts. */
+/**
+ * `fetchit run` (alias `start`): the daemon, until SIGTERM/SIGINT or `signal`
+ * aborts. SIGHUP re-reads the config: a valid one replaces the running
+ * schedules, an invalid one is rejected and the running config stays.
+ */
+import type { FetchitConfig } from "../config/types.ts";
 import { Daemon } from "../daemon.ts";
 import { reconcileRemoved } from "../engine/removed.ts";
+import { errorMessage } from "../errors.ts";
 import { lockStateDir } from "../state/lock.ts";
 import { prepareDemo } from "./demo.ts";
-import { loadRuntime, makeLogger, type Env, type GlobalOptions } from "./options.ts";
+import { loadAndWarn, loadRuntime, makeLogger, type Env, type GlobalOptions, type Runtime } from "./options.ts";
 
 export interface RunOptions extends GlobalOptions {
   /** Run against a demo repository created from the embedded examples (works offline). */
   demo?: boolean;
+}
+
+async function startDaemon(config: FetchitConfig, rt: Runtime): Promise<Daemon> {
+  const daemon = new Daemon(config, rt.stateDir, rt.deps);
+  await reconcileRemoved(daemon.jobs, rt.deps, config.pruneRemovedMethods ?? false);
+  daemon.start();
+  return daemon;
+}
+
+function untilStopped(signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => resolve();
+    signal?.addEventListener("abort", done, { once: true });
+    process.once("SIGTERM", done);
+    process.once("SIGINT", done);
+  });
 }
 
 export async function runCommand(opts: RunOptions, env: Env, signal?: AbortSignal): Promise<void> {
@@ -15,18 +37,31 @@ export async function runCommand(opts: RunOptions, env: Env, signal?: AbortSigna
   const demo = opts.demo ? await prepareDemo(opts, env, log) : undefined;
   const rt = loadRuntime({ opts: demo?.opts ?? opts, env, log, config: demo?.config });
   const lock = lockStateDir(rt.stateDir, "fetchit run");
+  let daemon: Daemon | undefined;
+  let reloading = Promise.resolve();
+  const reload = async () => {
+    log.info("SIGHUP: reloading the config", { config: rt.configFile });
+    if (demo) return log.info("the demo config is built in; nothing to reload");
+    let next: FetchitConfig;
+    try {
+      next = loadAndWarn(opts, env, process.getuid?.() ?? 1000, log).config;
+    } catch (err) {
+      return log.error("config reload rejected; the running config stays", { err: errorMessage(err) });
+    }
+    await daemon?.stop();
+    daemon = await startDaemon(next, rt);
+    log.info("config reloaded", { config: rt.configFile });
+  };
+  const onHup = () => void (reloading = reloading.then(reload));
   try {
-    const daemon = new Daemon(rt.config, rt.stateDir, rt.deps);
-    await reconcileRemoved(daemon.jobs, rt.deps, rt.config.pruneRemovedMethods ?? false);
-    daemon.start();
-    await new Promise<void>((resolve) => {
-      const done = () => resolve();
-      signal?.addEventListener("abort", done, { once: true });
-      process.once("SIGTERM", done);
-      process.once("SIGINT", done);
-    });
+    daemon = await startDaemon(rt.config, rt);
+    process.on("SIGHUP", onHup);
+    await untilStopped(signal);
+    process.off("SIGHUP", onHup);
+    await reloading;
     await daemon.stop();
   } finally {
+    process.off("SIGHUP", onHup);
     lock.release();
   }
 }

@@ -49,17 +49,28 @@ export async function runMethod(job: MethodJob, deps: EngineDeps, opts: RunOptio
     await recordFailure(deps.state, st, [{ file: undefined, error: err }], undefined, now(), log);
     return { status: "failed", changed: 0, failures: [{ file: undefined, error: err }] };
   }
-  if (st.appliedCommit === head) {
+  const reconfigured = configChanged(st, job);
+  if (st.appliedCommit === head && !reconfigured) {
     log.debug("no changes", { commit: short(head) });
     const repaired = await healDrift(job, deps, st, log);
     return { status: "unchanged", commit: head, changed: repaired, failures: [] };
   }
-  if (!opts.force && st.lastError?.commit === head && !st.lastError.retryable) {
+  if (!opts.force && !reconfigured && st.lastError?.commit === head && !st.lastError.retryable) {
     log.debug("commit already failed with a permanent error; waiting for a new commit", { commit: short(head) });
     const repaired = await healDrift(job, deps, st, log);
     return { status: "skipped", commit: head, changed: repaired, failures: [] };
   }
-  return applyCommit(job, deps, st, head, log, now);
+  if (reconfigured) log.info("method settings changed; re-applying every file at this commit", { commit: short(head) });
+  return applyCommit(job, deps, st, head, log, now, reconfigured);
+}
+
+/** Canonical JSON (sorted keys) for comparing method settings. */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
+
+/** True when the method entry differs from the one its state was applied with (e.g. a new destinationDirectory). */
+function configChanged(st: MethodState, job: MethodJob): boolean {
+  return st.appliedCommit !== undefined && st.config !== undefined && canonical(st.config) !== canonical(job.config);
 }
 
 async function applyCommit(
@@ -69,9 +80,10 @@ async function applyCommit(
   head: string,
   log: EngineDeps["log"],
   now: () => number,
+  reconfigured = false,
 ): Promise<RunResult> {
   st.config = job.config;
-  let from = st.appliedCommit ?? null;
+  let from = reconfigured ? null : (st.appliedCommit ?? null);
   if (from && !(await job.source.hasCommit(from))) {
     log.warn("last applied commit is missing from the local clone; reconciling the whole tree against recorded resources", { commit: short(from) });
     from = null;

@@ -80,14 +80,20 @@ export const filetransfer: Method<FileTransferMethod> = {
     return { resource: { name: dest, hash }, changed: true };
   },
 
+  /**
+   * Removes a file fetchit wrote (its path comes from fetchit's own state). It may
+   * lie outside the current destinationDirectory when that setting changed: the
+   * file is then moved, not left behind. Only regular files are removed.
+   */
   async remove(ctx, previous, relPath) {
-    const destDir = destDirOf(ctx);
-    if (!previous.name.startsWith(destDir + "/")) {
-      throw new MethodError(`recorded file ${previous.name} is outside ${destDir}; not removing it`, relPath);
+    const path = previous.name;
+    if (!path.startsWith("/") || posix.normalize(path) !== path) {
+      throw new MethodError(`recorded path ${JSON.stringify(path)} is not a clean absolute path; not removing it`, relPath);
     }
-    const st = await ctx.fs.lstat(previous.name);
-    if (st && st.kind !== "file") throw new MethodError(`${previous.name} on the host is a ${st.kind}; not removing it`, relPath);
-    if (await ctx.fs.remove(previous.name)) ctx.log.info("file removed", { dest: previous.name });
-    await pruneEmptyDirs(ctx, destDir, previous.name);
+    const st = await ctx.fs.lstat(path);
+    if (st && st.kind !== "file") throw new MethodError(`${path} on the host is a ${st.kind}; not removing it`, relPath);
+    if (await ctx.fs.remove(path)) ctx.log.info("file removed", { dest: path });
+    const destDir = destDirOf(ctx);
+    if (path.startsWith(destDir + "/")) await pruneEmptyDirs(ctx, destDir, path);
   },
 };

@@ -102,3 +102,24 @@ test("one process per state dir: sync refuses while the daemon runs, and takes o
   expect((await h.cli("sync")).code).toBe(0);
   expect(existsSync(join(h.stateDir, "fetchit.lock"))).toBe(false);
 });
+
+test("SIGHUP reloads the config: a valid one replaces the schedules, an invalid one is rejected and the old one keeps running", async () => {
+  const remote = await createRemote({ "files/a.txt": "a\n" });
+  const base = tempDir("fetchit-hup-");
+  const ft = (dest: string) => `    filetransfer:\n      - name: f\n        targetPath: files\n        destinationDirectory: ${dest}\n        schedule: "* * * * * *"\n`;
+  const h = harness(undefined, targetConfig(remote.url, ft(join(base, "one"))));
+  running = spawnFetchit(["run", ...h.flags().filter((f) => f !== "warn" && f !== "--log-level")]);
+  await waitFor("first config applied", () => existsSync(join(base, "one/a.txt")));
+  h.writeConfig(targetConfig(remote.url, ft(join(base, "two"))));
+  running.proc.kill("SIGHUP");
+  await waitFor("reloaded config applied", () => existsSync(join(base, "two/a.txt")) && running!.output().includes("config reloaded"));
+  expect(existsSync(join(base, "one/a.txt"))).toBe(false); // moved with the new destinationDirectory, not left behind
+  h.writeConfig("targetConfigs:\n  - url: x\n");
+  running.proc.kill("SIGHUP");
+  await waitFor("reload rejected", () => running!.output().includes("config reload rejected; the running config stays"));
+  expect(running.output()).toContain("targetConfigs[0].branch");
+  await remote.commit({ "files/b.txt": "b\n" });
+  await waitFor("old config still running", () => existsSync(join(base, "two/b.txt")));
+  expect(await running.stop()).toBe(0);
+  running = undefined;
+});
