@@ -89,7 +89,7 @@ export function createPodmanClient(socketPath: string, opts: PodmanClientOptions
     const engine = v.Components?.find((c) => c.Name === "Podman Engine");
     return { version: v.Version, apiVersion: engine?.Details?.APIVersion ?? v.ApiVersion };
   };
-  return {
+  const client: PodmanClient = {
     socketPath,
     async ping() {
       await t.send("GET", "/_ping");
@@ -112,11 +112,16 @@ export function createPodmanClient(socketPath: string, opts: PodmanClientOptions
     listContainers: (listOpts) => containers.listContainers(t, listOpts),
     playKube: (yaml, playOpts) => pods.playKube(t, yaml, playOpts),
     listPods: (listOpts) => pods.listPods(t, listOpts),
-    removePod: (name, timeoutSeconds) => pods.removePod(t, name, timeoutSeconds),
+    // Podman 4.3 is fast with stop-then-delete and slow with a forced delete of a running pod; Podman 5 the other way round.
+    removePod: async (name, timeoutSeconds) => {
+      const stopFirst = Number.parseInt((await client.version()).version, 10) < 5;
+      return pods.removePod(t, name, timeoutSeconds, stopFirst);
+    },
     volumeExists: (name) => pods.volumeExists(t, name),
     systemPrune: (pruneOpts) => system.systemPrune(t, pruneOpts),
     loadImage: (body, loadOpts) => system.loadImage(t, body, loadOpts),
     request,
     requestRaw: (method, path, req) => t.send(method, path, req),
   };
+  return client;
 }

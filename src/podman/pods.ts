@@ -57,10 +57,12 @@ export async function listPods(t: Transport, opts: ListPodsOptions = {}): Promis
  * get their own stop timeout (a pod's terminationGracePeriodSeconds) unless
  * `timeoutSeconds` is given.
  */
-export async function removePod(t: Transport, name: string, timeoutSeconds?: number): Promise<boolean> {
+export async function removePod(t: Transport, name: string, timeoutSeconds?: number, stopFirst = true): Promise<boolean> {
   const wait = DEFAULT_TIMEOUT_MS + (timeoutSeconds ?? 60) * 1000;
-  const stop = await t.send("POST", `/pods/${seg(name)}/stop`, { query: { t: timeoutSeconds }, allowStatus: [404], timeoutMs: wait });
-  if (stop.status === 404) return false;
+  if (stopFirst) {
+    const stop = await t.send("POST", `/pods/${seg(name)}/stop`, { query: { t: timeoutSeconds }, allowStatus: [404], timeoutMs: wait });
+    if (stop.status === 404) return false;
+  }
   const endpoint = `DELETE /libpod/pods/${name}`;
   const res = await t.send("DELETE", `/pods/${seg(name)}`, { query: { force: true }, allowStatus: [404], timeoutMs: wait });
   if (res.status === 404) return false;
