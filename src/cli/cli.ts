@@ -5,6 +5,7 @@
  */
 import { cac } from "cac";
 import { COMMIT, VERSION } from "../version.ts";
+import { installCommand, uninstallCommand } from "./install.ts";
 import { checkGlobalOptions, type Env, type GlobalOptions } from "./options.ts";
 import { runCommand } from "./run.ts";
 import { schemaCommand } from "./schema.ts";
@@ -41,6 +42,19 @@ export async function runCli(argv: string[], env: Env, print: (line: string) => 
     .command("schema", "Print the config's JSON Schema")
     .option("--markdown", "The config reference as a Markdown table instead")
     .action((opts) => schemaCommand(opts, print));
+  for (const [name, what, fn] of [
+    ["install", "Install and start a systemd unit running this binary (--config, --state-dir, --podman-socket go into the unit)", installCommand],
+    ["uninstall", "Stop, disable and remove the unit that install wrote (config and state stay)", uninstallCommand],
+  ] as const) {
+    cli
+      .command(name, what)
+      .option("--user", "A user unit (systemctl --user, ~/.fetchit/config.yaml) instead of a system unit (root)")
+      .option("--binary <path>", "The binary the unit runs (default: this one)")
+      .option("--unit-dir <dir>", "Where the unit goes (default: /etc/systemd/system, ~/.config/systemd/user)")
+      .option("--force", "Replace or remove a unit that fetchit install did not write")
+      .option("--no-start", "Only write or remove files; run no systemctl")
+      .action(async (opts) => void (code = await fn(opts, env, print)));
+  }
   cli.command("version", "Print version, commit and Bun version").action(() => print(`fetchit ${VERSION} (commit ${COMMIT}, bun ${Bun.version})`));
   cli.help();
 

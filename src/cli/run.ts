@@ -25,7 +25,12 @@ async function startDaemon(config: FetchitConfig, rt: Runtime): Promise<Daemon> 
 
 function untilStopped(signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
-    const done = () => resolve();
+    // Signal listeners do not keep the event loop alive: an idle daemon (no methods yet) would exit at once.
+    const keepAlive = setInterval(() => {}, 2 ** 30);
+    const done = () => {
+      clearInterval(keepAlive);
+      resolve();
+    };
     signal?.addEventListener("abort", done, { once: true });
     process.once("SIGTERM", done);
     process.once("SIGINT", done);

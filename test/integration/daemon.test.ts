@@ -123,3 +123,12 @@ test("SIGHUP reloads the config: a valid one replaces the schedules, an invalid 
   expect(await running.stop()).toBe(0);
   running = undefined;
 });
+
+test("with no methods the daemon idles (waiting for a reload) instead of exiting", async () => {
+  const h = harness(undefined, "targetConfigs: []\n");
+  running = spawnFetchit(["run", ...h.flags()]);
+  await Bun.sleep(1500);
+  expect(running.proc.exitCode).toBeNull();
+  expect(await running.stop()).toBe(0);
+  running = undefined;
+});

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need (Debian/Ubuntu, apt): a real
 # Podman with runc, a static busybox for the test image, Debian's
-# docker-registry for pull tests, git, and catatonit (pod infra image).
+# docker-registry for pull tests, git, and catatonit (pod infra image); for
+# the packaging tests rpm (rpmbuild), rpmlint, qemu-user-static with an
+# aarch64 glibc, systemd-analyze, and debootstrap, rpm2cpio and cpio.
 # Idempotent and quiet when everything is there. As non-root it only says
 # what is missing and fails.
 set -euo pipefail
@@ -19,6 +21,18 @@ needs=(
   "catatonit:/usr/bin/catatonit"
   "git:git"
   "tar:tar"
+  # test/packaging: rpmbuild and rpmlint for the RPMs, qemu and an aarch64
+  # glibc to run the arm64 binary, systemd-analyze to check the units.
+  "rpm:rpmbuild"
+  "rpmlint:rpmlint"
+  "qemu-user-static:qemu-aarch64-static"
+  "libc6-arm64-cross:/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1"
+  "systemd:systemd-analyze"
+  # The systemd testbed's rootfs (systemd-testbed.sh) and the RPM's files
+  # unpacked for it (test/packaging/units.test.ts).
+  "debootstrap:debootstrap"
+  "rpm2cpio:rpm2cpio"
+  "cpio:cpio"
 )
 
 present() {

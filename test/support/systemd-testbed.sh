@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# systemd-testbed.sh - a real systemd (252, PID 1, system bus, logind, and the
+# user manager of a lingering user) in a Podman container, for the packaging
+# tests: `fetchit install`, the shipped units, the RPM's files.
+#
+# Usage:
+#   systemd-testbed.sh build
+#       Build the image localhost/fetchit-systemd-testbed:latest unless it is
+#       current: a Debian bookworm rootfs (debootstrap; installed with apt-get
+#       if missing) with systemd, dbus, libpam-systemd, git and procps, a user
+#       `tester` (uid 1000) whose user manager starts at boot (linger). The
+#       rootfs tarball is cached as $SDTB_CACHE/rootfs-bookworm-<key>.tar,
+#       <key> being a hash of this recipe.
+#   systemd-testbed.sh start NAME [--share PATH]... [-- EXTRA PODMAN RUN ARGS...]
+#       Build if needed, start container NAME unless it runs already, wait
+#       until `systemctl is-system-running` says running or degraded and
+#       user@1000.service is active, print NAME on stdout (everything else
+#       goes to stderr).
+#       --share PATH   bind-mount host PATH at the same path inside (repeatable)
+#   systemd-testbed.sh stop NAME       remove the container (no error if absent)
+#   systemd-testbed.sh clean           remove all testbed containers, the image
+#                                      and the cache
+#   systemd-testbed.sh rebuild         build afresh (new debootstrap)
+#   systemd-testbed.sh key             the recipe hash the image is keyed by
+#
+#   C=$(test/support/systemd-testbed.sh start sd-$$ -- -v "$PWD/dist:/opt/fetchit:ro")
+#   podman cp x.service "$C:/etc/systemd/system/" && podman exec "$C" systemctl daemon-reload
+#   podman exec "$C" systemctl enable --now x.service
+#   podman exec -u tester -e XDG_RUNTIME_DIR=/run/user/1000 "$C" systemctl --user is-active y
+#   podman exec "$C" systemctl --user -M tester@ is-active y       # the same, as root
+#   test/support/systemd-testbed.sh stop sd-$$
+#
+# Runs with `--systemd=always --cap-add SYS_ADMIN` (not privileged): podman
+# mounts /run, /tmp and the cgroup hierarchy as systemd wants them, also on
+# cgroup v1 hybrid hosts ("System is tainted: cgroupsv1" is harmless).
+# SYS_ADMIN lets units use PrivateTmp, ProtectSystem, DynamicUser (without it
+# they fail with 226/NAMESPACE). No network by default (SDTB_NETWORK); no
+# Podman inside. Harmless journal noise: dbus "Failed to set fd limit"
+# (no CAP_SYS_RESOURCE).
+#
+# Environment: PODMAN (podman command, default podman), SDTB_CACHE (default
+# /var/cache/fetchit-systemd-testbed), SDTB_MIRROR (default
+# http://deb.debian.org/debian), SDTB_TIMEOUT (seconds to boot, default 60),
+# SDTB_NETWORK (podman --network of the testbeds, default none).
+# Needs root for the first build (debootstrap). Host: podman >= 4 with runc,
+# cgroup v1 (hybrid) or v2.
+set -euo pipefail
+
+read -r -a PODMAN_CMD <<<"${PODMAN:-podman}"
+IMAGE=localhost/fetchit-systemd-testbed:latest
+CACHE=${SDTB_CACHE:-/var/cache/fetchit-systemd-testbed}
+MIRROR=${SDTB_MIRROR:-http://deb.debian.org/debian}
+TIMEOUT=${SDTB_TIMEOUT:-60}
+NETWORK=${SDTB_NETWORK:-none}
+SUITE=bookworm
+LABEL=io.fetchit.systemd-testbed
+PACKAGES=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,procps,git
+TUSER=tester
+TUID=1000
+
+log() { echo "systemd-testbed: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+pm() { "${PODMAN_CMD[@]}" "$@"; }
+
+# ---- the recipe: everything below up to `recipe_key` shapes the image ------
+
+configure_rootfs() { # $1=rootfs
+  local root=$1
+  # The test user, whose user manager logind starts at boot (linger), as on a
+  # host where `loginctl enable-linger tester` was run.
+  chroot "$root" useradd -m -u "$TUID" -s /bin/bash "$TUSER"
+  mkdir -p "$root/var/lib/systemd/linger"
+  touch "$root/var/lib/systemd/linger/$TUSER"
+  # No periodic jobs that could fire during a test; no getty in a container.
+  chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
+    e2scrub_all.timer e2scrub_reap.service fstrim.timer getty@tty1.service >/dev/null 2>&1
+  # Short stop timeouts: a unit that hangs on stop fails a test quickly
+  # instead of holding `podman rm` for 90 s.
+  mkdir -p "$root/etc/systemd/system.conf.d"
+  printf '[Manager]\nDefaultTimeoutStopSec=20s\n' >"$root/etc/systemd/system.conf.d/50-testbed.conf"
+}
+
+make_tarball() { # $1=output
+  [ "$(id -u)" = 0 ] || die "building the rootfs needs root (debootstrap)"
+  ensure_debootstrap
+  local root="$CACHE/rootfs.$$"
+  rm -rf "$root"
+  trap "rm -rf '$root' '$1.tmp'" EXIT
+  log "debootstrap $SUITE ($PACKAGES), about a minute"
+  debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$root" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
+    { tail -20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed (log: $CACHE/debootstrap.log)"; }
+  configure_rootfs "$root"
+  # Empty machine-id: systemd makes a fresh transient one per container.
+  : >"$root/etc/machine-id"
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/*.log
+  tar --numeric-owner --xattrs -C "$root" -cf "$1.tmp" .
+  mv "$1.tmp" "$1"
+  rm -rf "$root"
+  trap - EXIT
+}
+
+IMPORT_CHANGES=(--change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3')
+
+recipe_key() { # a hash over everything that shapes the image
+  { declare -f configure_rootfs make_tarball; printf '%s|' "$SUITE" "$MIRROR" "$PACKAGES" "$TUSER" "$TUID" "${IMPORT_CHANGES[@]}"; } |
+    sha256sum | cut -c1-16
+}
+
+# ---- build ------------------------------------------------------------------
+
+ensure_debootstrap() {
+  command -v debootstrap >/dev/null && return
+  command -v apt-get >/dev/null || die "debootstrap is missing and there is no apt-get to install it"
+  log "installing debootstrap"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get install -y -q --no-install-recommends debootstrap ||
+    { apt-get update -q && apt-get install -y -q --no-install-recommends debootstrap; }; } >"$CACHE/apt.log" 2>&1 ||
+    { tail -20 "$CACHE/apt.log" >&2; die "could not install debootstrap (log: $CACHE/apt.log)"; }
+}
+
+image_current() { # $1=key
+  [ "$(pm image inspect --format "{{index .Labels \"$LABEL.key\"}}" "$IMAGE" 2>/dev/null)" = "$1" ]
+}
+
+build() { # $1=force
+  mkdir -p "$CACHE"
+  local key; key=$(recipe_key)
+  image_current "$key" && [ "${1:-}" != force ] && return 0
+  ( # one builder at a time: parallel test processes share the cache and the image
+    flock 9
+    image_current "$key" && [ "${1:-}" != force ] && exit 0
+    local tarball="$CACHE/rootfs-$SUITE-$key.tar"
+    [ "${1:-}" = force ] && rm -f "$tarball"
+    [ -s "$tarball" ] || make_tarball "$tarball"
+    # older recipes' tarballs
+    find "$CACHE" -maxdepth 1 -name 'rootfs-*.tar' ! -name "${tarball##*/}" -delete
+    log "importing $IMAGE"
+    local old new
+    old=$(pm image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
+    pm import -q "${IMPORT_CHANGES[@]}" --change "LABEL $LABEL.key=$key" "$tarball" "$IMAGE" >/dev/null
+    new=$(pm image inspect --format '{{.Id}}' "$IMAGE")
+    [ -z "$old" ] || [ "$old" = "$new" ] || pm rmi "$old" >/dev/null 2>&1 || true # superseded, if unused
+  ) 9>"$CACHE/.lock" >&2
+}
+
+# ---- containers ---------------------------------------------------------------
+
+limit() { # $1=ulimit letter, $2=cap: "N:N" with N = min(hard limit, cap)
+  local n; n=$(ulimit -H"$1")
+  [ "$n" = unlimited ] || [ "$n" -gt "$2" ] && n=$2
+  echo "$n:$n"
+}
+
+running() { [ "$(pm container inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+
+wait_ready() { # $1=name
+  local name=$1 deadline=$((SECONDS + TIMEOUT)) state=""
+  # A systemctl call right after `podman run` fails (no bus yet): poll.
+  while :; do
+    running "$name" || { pm logs "$name" >&2 || true; die "container $name exited during boot"; }
+    state=$(pm exec "$name" systemctl is-system-running 2>/dev/null || true)
+    case $state in
+      running | degraded) break ;;
+      maintenance | stopping) die "systemd in $name is $state" ;;
+    esac
+    [ $SECONDS -lt $deadline ] || { pm exec "$name" systemctl --failed --no-pager >&2 || true; die "timeout: $name is '$state' after ${TIMEOUT}s"; }
+    sleep 0.2
+  done
+  if [ "$state" = degraded ]; then
+    log "warning: $name is degraded:"
+    pm exec "$name" systemctl --failed --no-pager --plain >&2 || true
+  fi
+  # logind starts the lingering user's manager just after boot.
+  until [ "$(pm exec "$name" systemctl is-active "user@$TUID.service" 2>/dev/null)" = active ]; do
+    [ $SECONDS -lt $deadline ] || die "timeout: user@$TUID.service not active in $name"
+    sleep 0.2
+  done
+}
+
+start() { # $1=name, rest: options
+  local name=$1; shift
+  local -a shares=() extra=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --share) shares+=("$2"); shift 2 ;;
+      --) shift; extra=("$@"); break ;;
+      *) die "unknown option $1" ;;
+    esac
+  done
+  build
+  if running "$name"; then
+    log "reusing running container $name"
+  else
+    pm rm -f -t 0 "$name" >/dev/null 2>&1 || true
+    local -a mounts=()
+    for s in "${shares[@]}"; do mounts+=(-v "$s:$s"); done
+    # Explicit rlimits: podman's defaults (nofile 1048576) may be above what
+    # this process is allowed (runc: "error setting rlimit type 7").
+    pm run -d --name "$name" --hostname "$name" --label "$LABEL=1" --network "$NETWORK" \
+      --systemd=always --cap-add SYS_ADMIN --ulimit "nofile=$(limit n 65536)" --ulimit "nproc=$(limit u 32768)" \
+      "${mounts[@]}" "${extra[@]}" "$IMAGE" /sbin/init >/dev/null
+  fi
+  wait_ready "$name"
+  echo "$name"
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case $cmd in
+  build) build ;;
+  rebuild) build force ;;
+  start) [ $# -gt 0 ] || die "usage: $0 start NAME [OPTIONS]"; start "$@" ;;
+  stop)
+    [ $# -gt 0 ] || die "usage: $0 stop NAME"
+    pm rm -f -t 5 "$1" >/dev/null 2>&1 || true
+    ;;
+  key) recipe_key ;;
+  clean)
+    ids=$(pm ps -aq --filter "label=$LABEL=1")
+    [ -z "$ids" ] || pm rm -f -t 5 $ids >/dev/null
+    pm rmi -f "$IMAGE" >/dev/null 2>&1 || true
+    rm -rf "$CACHE"
+    ;;
+  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; [ "$cmd" = help ] || [ "$cmd" = -h ] || [ "$cmd" = --help ] ;;
+esac
