@@ -132,3 +132,33 @@ test("with no methods the daemon idles (waiting for a reload) instead of exiting
   expect(await running.stop()).toBe(0);
   running = undefined;
 });
+
+test("under systemd (NOTIFY_SOCKET) the daemon sends READY=1, RELOADING=1 then READY=1 on SIGHUP, and STOPPING=1", async () => {
+  const dir = tempDir("fetchit-notify-");
+  const sock = join(dir, "notify.sock");
+  const recv = Bun.spawn(["python3", "-c", NOTIFY_RECEIVER, sock], { stdout: "pipe", stderr: "inherit" });
+  const lines: string[] = [];
+  void (async () => {
+    for await (const chunk of recv.stdout) lines.push(...new TextDecoder().decode(chunk).split("\n").filter(Boolean));
+  })();
+  await waitFor("receiver bound", () => lines.includes("bound"));
+  const h = harness(undefined, "targetConfigs: []\n");
+  running = spawnFetchit(["run", ...h.flags()], { NOTIFY_SOCKET: sock });
+  await waitFor("READY=1", () => lines.some((l) => l.startsWith("READY=1|STATUS=running 0 method(s)")));
+  running.proc.kill("SIGHUP");
+  await waitFor("reload notified", () => lines.includes("RELOADING=1") && lines.filter((l) => l.startsWith("READY=1")).length === 2);
+  expect(await running.stop()).toBe(0);
+  running = undefined;
+  await waitFor("STOPPING=1", () => lines.includes("STOPPING=1"));
+  recv.kill();
+});
+
+/** A unix datagram receiver (Bun has none): prints each message with newlines as "|". */
+const NOTIFY_RECEIVER = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("bound", flush=True)
+while True:
+    print(s.recv(4096).decode().replace("\\n", "|"), flush=True)
+`;

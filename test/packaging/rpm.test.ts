@@ -234,7 +234,7 @@ describe("the units", () => {
     const k = keys("packaging/systemd/fetchit.service");
     expect(k("ExecStart")).toEqual(["/usr/bin/fetchit run --config /etc/fetchit/config.yaml"]);
     expect(k("ExecReload")).toEqual(["/bin/kill -HUP $MAINPID"]);
-    expect(k("Type")).toEqual(["simple"]);
+    expect(k("Type")).toEqual(["notify"]);
     expect(k("Restart")).toEqual(["on-failure"]);
     expect(k("RestartSec")).toEqual(["10s"]);
     expect(k("StateDirectory")).toEqual(["fetchit"]);

@@ -20,6 +20,7 @@ needs=(
   "iptables:iptables"
   "catatonit:/usr/bin/catatonit"
   "git:git"
+  "python3:python3"
   "tar:tar"
   # test/packaging: rpmbuild and rpmlint for the RPMs, qemu and an aarch64
   # glibc to run the arm64 binary, systemd-analyze to check the units.
