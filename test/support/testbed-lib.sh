@@ -1,0 +1,49 @@
+# testbed-lib.sh - what the container testbeds (podman5-testbed.sh,
+# systemd-testbed.sh) share: building their image once from a cached
+# debootstrap tarball, and small container helpers. Sourced, not run.
+# Expects from the including script: IMAGE, CACHE, LABEL, SUITE,
+# IMPORT_CHANGES (podman import --change args), make_tarball, recipe_key,
+# and log/die/pm.
+
+ensure_debootstrap() {
+  command -v debootstrap >/dev/null && return
+  command -v apt-get >/dev/null || die "debootstrap is missing and there is no apt-get to install it"
+  log "installing debootstrap"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get install -y -q --no-install-recommends debootstrap ||
+    { apt-get update -q && apt-get install -y -q --no-install-recommends debootstrap; }; } >"$CACHE/apt.log" 2>&1 ||
+    { tail -20 "$CACHE/apt.log" >&2; die "could not install debootstrap (log: $CACHE/apt.log)"; }
+}
+
+image_current() { # $1=key
+  [ "$(pm image inspect --format "{{index .Labels \"$LABEL.key\"}}" "$IMAGE" 2>/dev/null)" = "$1" ]
+}
+
+build() { # $1=force
+  mkdir -p "$CACHE"
+  local key; key=$(recipe_key)
+  image_current "$key" && [ "${1:-}" != force ] && return 0
+  ( # one builder at a time: parallel test processes share the cache and the image
+    flock 9
+    image_current "$key" && [ "${1:-}" != force ] && exit 0
+    local tarball="$CACHE/rootfs-$SUITE-$key.tar"
+    [ "${1:-}" = force ] && rm -f "$tarball"
+    [ -s "$tarball" ] || make_tarball "$tarball"
+    # older recipes' tarballs
+    find "$CACHE" -maxdepth 1 -name 'rootfs-*.tar' ! -name "${tarball##*/}" -delete
+    log "importing $IMAGE"
+    local old new
+    old=$(pm image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
+    pm import -q "${IMPORT_CHANGES[@]}" --change "LABEL $LABEL.key=$key" "$tarball" "$IMAGE" >/dev/null
+    new=$(pm image inspect --format '{{.Id}}' "$IMAGE")
+    [ -z "$old" ] || [ "$old" = "$new" ] || pm rmi "$old" >/dev/null 2>&1 || true # superseded, if unused
+  ) 9>"$CACHE/.lock" >&2
+}
+
+limit() { # $1=ulimit letter, $2=cap: "N:N" with N = min(hard limit, cap)
+  local n; n=$(ulimit -H"$1")
+  [ "$n" = unlimited ] || [ "$n" -gt "$2" ] && n=$2
+  echo "$n:$n"
+}
+
+running() { [ "$(pm container inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
