@@ -137,3 +137,14 @@ export function describeConformance(kit: ConformanceKit): void {
     });
   });
 }
+
+/** Runs a `podman … --format "{{name}} {{id}} {{state}}"` listing; returns name (without "conf-") → "id state" (uptime dropped). */
+export async function observeListing(podman: TestPodman, args: string[]): Promise<Record<string, string>> {
+  const seen: Record<string, string> = {};
+  for (const line of (await podman.cli(args)).split("\n").filter(Boolean)) {
+    const [name, ...rest] = line.split(" ");
+    // Podman 4.3's ps state reads "Up 1 second ago": keep the id and whether it runs, not the clock.
+    seen[name!.replace(/^conf-/, "")] = rest.join(" ").replace(/ Up .*$/i, " running");
+  }
+  return seen;
+}

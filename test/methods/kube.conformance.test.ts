@@ -1,4 +1,4 @@
-import { describeConformance } from "./conformance.ts";
+import { describeConformance, observeListing } from "./conformance.ts";
 
 const pod = (id: string, v: number, image: string) => `apiVersion: v1
 kind: Pod
@@ -20,13 +20,5 @@ describeConformance({
   extraYaml: () => "",
   file: (id, v, podman) => [`${id}.yaml`, pod(id, v, podman.image)],
   badFile: () => ["bad.yaml", "apiVersion: v1\nmetadata:\n  name: nokind\n", '"kind" is missing'],
-  async observe(podman) {
-    const out = await podman.cli(["pod", "ps", "--format", "{{.Name}} {{.Id}} {{.Status}}"]);
-    const seen: Record<string, string> = {};
-    for (const line of out.split("\n").filter(Boolean)) {
-      const [name, id, status] = line.split(" ");
-      seen[name!.replace(/^conf-/, "")] = `${id} ${status}`;
-    }
-    return seen;
-  },
+  observe: (podman) => observeListing(podman, ["pod", "ps", "--format", "{{.Name}} {{.Id}} {{.Status}}"]),
 });

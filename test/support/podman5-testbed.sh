@@ -146,24 +146,6 @@ EOF
   chmod 755 "$root/usr/local/sbin/testbed-service" "$root/usr/local/sbin/testbed-image"
 }
 
-make_tarball() { # $1=output
-  [ "$(id -u)" = 0 ] || die "building the rootfs needs root (debootstrap)"
-  ensure_debootstrap
-  local root="$CACHE/rootfs.$$"
-  rm -rf "$root"
-  trap "rm -rf '$root' '$1.tmp'" EXIT
-  log "debootstrap $SUITE ($PACKAGES), about a minute"
-  debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$root" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
-    { tail -20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed (log: $CACHE/debootstrap.log)"; }
-  configure_rootfs "$root"
-  : >"$root/etc/machine-id"
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/*.log
-  tar --numeric-owner --xattrs -C "$root" -cf "$1.tmp" .
-  mv "$1.tmp" "$1"
-  rm -rf "$root"
-  trap - EXIT
-}
-
 IMPORT_CHANGES=(--change 'ENV PODMAN_IGNORE_CGROUPSV1_WARNING=1'
   --change 'CMD ["/usr/bin/catatonit", "--", "/usr/local/sbin/testbed-service"]')
 

@@ -80,25 +80,6 @@ configure_rootfs() { # $1=rootfs
   printf '[Manager]\nDefaultTimeoutStopSec=20s\n' >"$root/etc/systemd/system.conf.d/50-testbed.conf"
 }
 
-make_tarball() { # $1=output
-  [ "$(id -u)" = 0 ] || die "building the rootfs needs root (debootstrap)"
-  ensure_debootstrap
-  local root="$CACHE/rootfs.$$"
-  rm -rf "$root"
-  trap "rm -rf '$root' '$1.tmp'" EXIT
-  log "debootstrap $SUITE ($PACKAGES), about a minute"
-  debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$root" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
-    { tail -20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed (log: $CACHE/debootstrap.log)"; }
-  configure_rootfs "$root"
-  # Empty machine-id: systemd makes a fresh transient one per container.
-  : >"$root/etc/machine-id"
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/*.log
-  tar --numeric-owner --xattrs -C "$root" -cf "$1.tmp" .
-  mv "$1.tmp" "$1"
-  rm -rf "$root"
-  trap - EXIT
-}
-
 IMPORT_CHANGES=(--change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3')
 
 recipe_key() { # a hash over everything that shapes the image

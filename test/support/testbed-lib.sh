@@ -2,8 +2,8 @@
 # systemd-testbed.sh) share: building their image once from a cached
 # debootstrap tarball, and small container helpers. Sourced, not run.
 # Expects from the including script: IMAGE, CACHE, LABEL, SUITE,
-# IMPORT_CHANGES (podman import --change args), make_tarball, recipe_key,
-# and log/die/pm.
+# IMPORT_CHANGES (podman import --change args), PACKAGES, MIRROR,
+# configure_rootfs, recipe_key, and log/die/pm.
 
 ensure_debootstrap() {
   command -v debootstrap >/dev/null && return
@@ -47,3 +47,22 @@ limit() { # $1=ulimit letter, $2=cap: "N:N" with N = min(hard limit, cap)
 }
 
 running() { [ "$(pm container inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+
+make_tarball() { # $1=output
+  [ "$(id -u)" = 0 ] || die "building the rootfs needs root (debootstrap)"
+  ensure_debootstrap
+  local root="$CACHE/rootfs.$$"
+  rm -rf "$root"
+  trap "rm -rf '$root' '$1.tmp'" EXIT
+  log "debootstrap $SUITE ($PACKAGES), about a minute"
+  debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$root" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
+    { tail -20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed (log: $CACHE/debootstrap.log)"; }
+  configure_rootfs "$root"
+  # Empty machine-id: systemd makes a fresh transient one per container.
+  : >"$root/etc/machine-id"
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/*.log
+  tar --numeric-owner --xattrs -C "$root" -cf "$1.tmp" .
+  mv "$1.tmp" "$1"
+  rm -rf "$root"
+  trap - EXIT
+}
