@@ -3,10 +3,12 @@
  * small and greppable). Every line carries structured fields such as target,
  * method and file so an operator can act on it; credentials in URLs are masked.
  */
+import { fstatSync } from "node:fs";
 import { createConsola, type ConsolaInstance, type LogObject } from "consola/core";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
-export type LogFormat = "pretty" | "json";
+/** pretty: timestamped lines; json: one object a line (shippers); journal: `<N>` priority prefixes, no timestamps (journald). */
+export type LogFormat = "pretty" | "json" | "journal";
 export type Fields = Record<string, unknown>;
 
 export interface Logger {
@@ -20,6 +22,24 @@ export interface Logger {
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 3, debug: 4 };
 const NAMES: Record<number, string> = { 0: "ERROR", 1: "WARN", 2: "INFO", 3: "INFO", 4: "DEBUG", 5: "TRACE" };
+/** sd-daemon(3) priority prefixes: journald stores them as PRIORITY, so `journalctl -p err` works. */
+const PRIORITIES: Record<string, number> = { ERROR: 3, WARN: 4, INFO: 6, DEBUG: 7, TRACE: 7 };
+
+/**
+ * True when `fd` (stderr, where logs go) is the journal stream systemd
+ * connected: $JOURNAL_STREAM holds its "device:inode" (systemd.exec(5)).
+ * Output redirected elsewhere by the user keeps the pretty format.
+ */
+export function isJournalStream(env: Record<string, string | undefined>, fd = 2): boolean {
+  const m = /^(\d+):(\d+)$/.exec(env.JOURNAL_STREAM ?? "");
+  if (!m) return false;
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return st.dev === BigInt(m[1]!) && st.ino === BigInt(m[2]!);
+  } catch {
+    return false;
+  }
+}
 
 /** Replaces `user:password@` in URLs by `***@` so secrets never reach a log line. */
 export function maskUrl(text: string): string {
@@ -58,7 +78,13 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
             .filter(([, v]) => v !== undefined)
             .map(([k, v]) => `${k}=${renderValue(v)}`)
             .join(" ");
-          write(`${obj.date.toISOString()} ${level.padEnd(5)} ${maskUrl(msg)}${extra ? " " + extra : ""}`);
+          const text = `${maskUrl(msg)}${extra ? " " + extra : ""}`;
+          if (format === "journal") {
+            // every line of a multi-line message carries the prefix, or journald files it as info
+            write(text.split("\n").map((l) => `<${PRIORITIES[level] ?? 6}>${l}`).join("\n"));
+            return;
+          }
+          write(`${obj.date.toISOString()} ${level.padEnd(5)} ${text}`);
         },
       },
     ],

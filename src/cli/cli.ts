@@ -7,6 +7,7 @@ import { cac } from "cac";
 import { COMMIT, VERSION } from "../version.ts";
 import { installCommand, uninstallCommand } from "./install.ts";
 import { checkGlobalOptions, type Env, type GlobalOptions } from "./options.ts";
+import { planCommand } from "./plan.ts";
 import { runCommand } from "./run.ts";
 import { schemaCommand } from "./schema.ts";
 import { statusCommand } from "./status.ts";
@@ -21,12 +22,13 @@ export async function runCli(argv: string[], env: Env, print: (line: string) => 
     .option("--state-dir <dir>", "State and clones (default: /var/lib/fetchit as root, ~/.local/state/fetchit)")
     .option("--podman-socket <path>", "Podman API socket (default: $CONTAINER_HOST, /run/podman/podman.sock as root, $XDG_RUNTIME_DIR/podman/podman.sock)")
     .option("--log-level <level>", "error, warn, info or debug (FETCHIT_DEBUG=1 also turns on debug)")
-    .option("--log-format <format>", "pretty or json");
+    .option("--log-format <format>", "pretty, json or journal (default: journal when stderr is the systemd journal, else pretty)");
 
   cli
     .command("run", "Run the agent: apply every method now and then on its schedule")
     .alias("start")
     .option("--demo", "Run against a demo repository made from the embedded examples (offline)")
+    .option("--listen <address>", "Serve /healthz, /status, /metrics and POST /sync on HOST:PORT or a unix socket path (overrides listen.address)")
     .action(async (opts) => runCommand(opts, env));
   cli
     .command("sync", "Run every method once now, wait, exit 1 if anything failed")
@@ -34,6 +36,12 @@ export async function runCli(argv: string[], env: Env, print: (line: string) => 
     .option("--method <name>", "Only this method (name, kind or kind/name)")
     .action(async (opts) => void (code = await syncCommand(opts, env, print)));
   cli.command("validate", "Check the config and print every problem").action((opts) => void (code = validateCommand(opts, env, print)));
+  cli
+    .command("plan", "Fetch and show what a run would create, replace or remove (changes nothing); exit 0 no change, 2 changes, 1 error")
+    .option("--target <name>", "Only this target")
+    .option("--method <name>", "Only this method (name, kind or kind/name)")
+    .option("--json", "Machine-readable output")
+    .action(async (opts) => void (code = await planCommand(opts, env, print)));
   cli
     .command("status", "Show what each method has applied (reads the state store)")
     .option("--json", "Machine-readable output")

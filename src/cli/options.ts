@@ -8,9 +8,10 @@ import { loadConfig } from "../config/index.ts";
 import type { FetchitConfig } from "../config/types.ts";
 import type { EngineDeps } from "../engine/context.ts";
 import { ExitError } from "../errors.ts";
+import { configSecretsWarning } from "../git/index.ts";
 import { hostExec } from "../host/exec.ts";
 import { createHostFs } from "../host/fs.ts";
-import { createLogger, type LogFormat, type Logger, type LogLevel } from "../log.ts";
+import { createLogger, isJournalStream, type LogFormat, type Logger, type LogLevel } from "../log.ts";
 import { createPodmanClient, resolveSocketPath } from "../podman/index.ts";
 import { createStateStore } from "../state/store.ts";
 
@@ -31,15 +32,17 @@ export function checkGlobalOptions(opts: GlobalOptions): void {
   if (opts.logLevel !== undefined && !LEVELS.includes(opts.logLevel)) {
     throw new ExitError(`--log-level ${opts.logLevel}: expected one of ${LEVELS.join(", ")}`, 2);
   }
-  if (opts.logFormat !== undefined && opts.logFormat !== "pretty" && opts.logFormat !== "json") {
-    throw new ExitError(`--log-format ${opts.logFormat}: expected pretty or json`, 2);
+  if (opts.logFormat !== undefined && !["pretty", "json", "journal"].includes(opts.logFormat)) {
+    throw new ExitError(`--log-format ${opts.logFormat}: expected pretty, json or journal`, 2);
   }
 }
 
 export function makeLogger(opts: GlobalOptions, env: Env, write?: (line: string) => void): Logger {
   checkGlobalOptions(opts);
   const level = (opts.logLevel ?? (env.FETCHIT_DEBUG ? "debug" : "info")) as LogLevel;
-  return createLogger({ level, format: (opts.logFormat ?? "pretty") as LogFormat, write });
+  // Under systemd with stderr on the journal: priority prefixes, no timestamps (journald adds its own).
+  const format = opts.logFormat ?? (!write && isJournalStream(env) ? "journal" : "pretty");
+  return createLogger({ level, format: format as LogFormat, write });
 }
 
 /** `--state-dir`, else /var/lib/fetchit for root, else $XDG_STATE_HOME/fetchit (~/.local/state/fetchit). */
@@ -82,6 +85,8 @@ export function loadRuntime({ opts, env, log, config }: RuntimeInputs): Runtime 
 export function loadAndWarn(opts: GlobalOptions, env: Env, uid: number, log: Logger) {
   const res = loadConfig({ flag: opts.config, env, uid, home: env.HOME || homedir() });
   for (const w of res.warnings) log.warn(w, { config: res.file });
+  const secrets = configSecretsWarning(res.file, res.config);
+  if (secrets) log.warn(secrets);
   log.info("config loaded", { config: res.file });
   return res;
 }

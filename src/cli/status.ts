@@ -1,5 +1,11 @@
-/** `fetchit status`: what the state store says about each (target, method); works without the daemon. */
-import { createHostFs } from "../host/fs.ts";
+/**
+ * `fetchit status`: per (target, method), what the state store says was
+ * applied plus what the daemon's runtime file says about runs (last run, its
+ * result, fetched head, next run). Works whether or not the daemon runs; the
+ * same JSON is served at GET /status.
+ */
+import { daemonAlive, readRuntime, type RuntimeInfo, type RuntimeJob } from "../engine/runtime-file.ts";
+import { createHostFs, type HostFs } from "../host/fs.ts";
 import { createStateStore, type MethodState } from "../state/store.ts";
 import { defaultStateDir, type Env, type GlobalOptions } from "./options.ts";
 
@@ -7,7 +13,7 @@ export interface StatusOptions extends GlobalOptions {
   json?: boolean;
 }
 
-/** The stable JSON shape of `fetchit status --json` (one entry per method). */
+/** The stable JSON shape of `fetchit status --json` (one entry per method or task); fields are only ever added. */
 export interface StatusEntry {
   target: string;
   kind: string;
@@ -15,13 +21,31 @@ export interface StatusEntry {
   appliedCommit: string | null;
   appliedSubject: string | null;
   appliedAt: string | null;
+  /** Head fetched by the daemon's last run (null: no run recorded, or its fetch failed). */
+  fetchedHead: string | null;
+  /** When the daemon's last run of this method ended. */
+  lastRunAt: string | null;
+  /** applied | unchanged | skipped | failed; null when no run is recorded. */
+  lastResult: string | null;
+  /** Next scheduled run; null when the daemon is not running. */
+  nextRunAt: string | null;
+  /** A run is in progress now. */
+  running: boolean;
   consecutiveFailures: number;
   lastError: { message: string; at: string; commit: string | null; retryable: boolean; files: string[] } | null;
   nextRetryAt: string | null;
   resources: { file: string; name: string; hash: string }[];
 }
 
-export function toStatusEntry(s: MethodState): StatusEntry {
+/** The whole `fetchit status --json` document (also GET /status). */
+export interface StatusReport {
+  stateDir: string;
+  /** The `fetchit run` process that wrote the runtime file; running false when it stopped or died. */
+  daemon: { running: boolean; pid: number; startedAt: string; updatedAt: string; stoppedAt: string | null } | null;
+  methods: StatusEntry[];
+}
+
+export function toStatusEntry(s: MethodState, run?: RuntimeJob, alive = false): StatusEntry {
   const e = s.lastError;
   return {
     target: s.target,
@@ -30,11 +54,36 @@ export function toStatusEntry(s: MethodState): StatusEntry {
     appliedCommit: s.appliedCommit ?? null,
     appliedSubject: s.appliedSubject ?? null,
     appliedAt: s.appliedAt ?? null,
+    fetchedHead: run?.fetchedHead ?? null,
+    lastRunAt: run?.lastRunAt ?? null,
+    lastResult: run?.lastResult ?? null,
+    nextRunAt: alive ? (run?.nextRunAt ?? null) : null,
+    running: alive && (run?.running ?? false),
     consecutiveFailures: s.failures,
     lastError: e ? { message: e.message, at: e.at, commit: e.commit ?? null, retryable: e.retryable, files: e.files ?? [] } : null,
     nextRetryAt: s.nextRetryAt ?? null,
-    resources: Object.entries(s.resources).map(([file, r]) => ({ file, name: r.name, hash: r.hash })),
+    resources: Object.entries(s.resources)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([file, r]) => ({ file, name: r.name, hash: r.hash })),
   };
+}
+
+const idOf = (x: { target: string; kind: string; method: string }) => `${x.target}/${x.kind}/${x.method}`;
+
+/** Builds the report from the state store and the runtime file (`runtime` overrides the file: the daemon's own view). */
+export async function statusReport(fs: HostFs, stateDir: string, runtime?: RuntimeInfo): Promise<StatusReport> {
+  const info = runtime ?? (await readRuntime(fs, stateDir));
+  const alive = runtime ? true : daemonAlive(info);
+  const runs = new Map((info?.jobs ?? []).map((j) => [j.id, j]));
+  const states = await createStateStore(fs, stateDir).list();
+  const methods = states.map((s) => toStatusEntry(s, runs.get(idOf(s)), alive));
+  const known = new Set(states.map(idOf));
+  // Scheduled jobs without a state record yet (never finished a run): shown with what the daemon knows.
+  for (const j of alive ? (info?.jobs ?? []) : []) {
+    if (!known.has(j.id)) methods.push(toStatusEntry({ version: 1, target: j.target, kind: j.kind, method: j.method, resources: {}, failures: 0 }, j, alive));
+  }
+  const daemon = info ? { running: alive, pid: info.pid, startedAt: info.startedAt, updatedAt: info.updatedAt, stoppedAt: info.stoppedAt } : null;
+  return { stateDir, daemon, methods };
 }
 
 function table(rows: string[][]): string[] {
@@ -42,22 +91,28 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
 }
 
+const short = (sha: string | null) => sha?.slice(0, 9) ?? "-";
+const time = (iso: string | null) => (iso ? iso.replace(/\.\d+Z$/, "Z") : "-");
+
 export async function statusCommand(opts: StatusOptions, env: Env, print: (line: string) => void): Promise<number> {
   const stateDir = defaultStateDir(opts, env, process.getuid?.() ?? 1000);
-  const entries = (await createStateStore(createHostFs(), stateDir).list()).map(toStatusEntry);
+  const report = await statusReport(createHostFs(), stateDir);
   if (opts.json) {
-    print(JSON.stringify({ stateDir, methods: entries }, null, 2));
+    print(JSON.stringify(report, null, 2));
     return 0;
   }
-  if (!entries.length) {
+  const d = report.daemon;
+  print(d?.running ? `daemon: running (pid ${d.pid}, since ${time(d.startedAt)})` : `daemon: not running${d ? ` (last seen ${time(d.stoppedAt ?? d.updatedAt)})` : ""}`);
+  if (!report.methods.length) {
     print(`no state in ${stateDir} yet: no method has run (start with \`fetchit run\` or \`fetchit sync\`)`);
     return 0;
   }
-  const rows = [["TARGET", "METHOD", "APPLIED", "SUBJECT", "AT", "FAILURES", "RESOURCES", "LAST ERROR"]];
-  for (const e of entries) {
+  const rows = [["TARGET", "METHOD", "APPLIED", "SUBJECT", "HEAD", "LAST RUN", "RESULT", "NEXT RUN", "FAILS", "RES", "LAST ERROR"]];
+  for (const e of report.methods) {
     rows.push([
-      e.target, `${e.kind}/${e.method}`, e.appliedCommit?.slice(0, 9) ?? "-", (e.appliedSubject ?? "-").slice(0, 40),
-      e.appliedAt ?? "-", String(e.consecutiveFailures), String(e.resources.length), (e.lastError?.message ?? "-").slice(0, 80),
+      e.target, `${e.kind}/${e.method}`, short(e.appliedCommit), (e.appliedSubject ?? "-").slice(0, 32), short(e.fetchedHead),
+      time(e.lastRunAt), e.running ? "running" : (e.lastResult ?? "-"), time(e.nextRunAt), String(e.consecutiveFailures),
+      String(e.resources.length), (e.lastError?.message ?? "-").slice(0, 80),
     ]);
   }
   for (const line of table(rows)) print(line);

@@ -37,6 +37,11 @@ export function userConfigPath(home: string): string {
   return join(home, ".fetchit", "config.yaml");
 }
 
+/** Where a config downloaded at start ($FETCHIT_CONFIG_URL) goes: /etc/fetchit/config.yaml for root, else under `home`. */
+export function defaultConfigPath(uid: number, home: string): string {
+  return uid === 0 || !home ? SYSTEM_CONFIG_PATH : userConfigPath(home);
+}
+
 /** Finds the config; throws ConfigError naming every place tried when there is none. */
 export function resolveConfigSource(opts: ConfigSourceOptions): ConfigSource {
   const exists = opts.exists ?? existsSync;

@@ -5,8 +5,12 @@
  * trusting the static types.
  */
 import { compileGlob } from "../git/glob.ts";
+import { gitAuthIssues } from "../git/auth-check.ts";
+import { disconnectedIssues } from "../git/disconnected-check.ts";
 import type { ConfigIssue } from "../errors.ts";
 import { scheduleProblem } from "./cron.ts";
+import { notifyIssues } from "./notify.ts";
+import { listenIssues } from "./listen.ts";
 import { formatPath, isRecord, type Segment } from "./path.ts";
 import { METHOD_KINDS, type FetchitConfig, type MethodKind, type TargetConfig } from "./types.ts";
 
@@ -68,7 +72,7 @@ const targetSource: Rule = {
       const out: ConfigIssue[] = [];
       const disconnected = t.disconnected === true;
       if (isEmpty(t.url) && !(disconnected && typeof t.device === "string" && t.device !== "")) {
-        const why = disconnected ? "; a disconnected target needs url (a zip) or device" : "";
+        const why = disconnected ? "; a disconnected target needs url (a git bundle, zip or tar file, or a directory: a path or URL) or device" : "";
         out.push(issue(["targetConfigs", i, "url"], `required key missing${why}`));
       }
       if (isEmpty(t.branch) && !disconnected) {
@@ -145,10 +149,30 @@ const destinationDirectories: Rule = {
   check(config) {
     return methods(config).flatMap(({ path, kind, method }) => {
       const d = method.destinationDirectory;
+      const ssh = method.sshDirectory; // ansible: mounted into the container by the Podman service, so never relative
+      if (kind === "ansible" && typeof ssh === "string" && !ssh.startsWith("/")) return [issue([...path, "sshDirectory"], `must be an absolute host path, got ${JSON.stringify(ssh)}`)];
       if (kind !== "filetransfer" || typeof d !== "string") return [];
       if (!d.startsWith("/")) return [issue([...path, "destinationDirectory"], `must be an absolute host path, got ${JSON.stringify(d)}`)];
       return [];
     });
+  },
+};
+
+const systemdSettings: Rule = {
+  name: "systemd-settings",
+  check(config) {
+    const out = methods(config).flatMap(({ path, kind, method }) => {
+      const d = method.unitDirectory;
+      if ((kind !== "systemd" && kind !== "quadlet") || typeof d !== "string" || d.startsWith("/")) return [];
+      return [issue([...path, "unitDirectory"], `must be an absolute host path, got ${JSON.stringify(d)}`)];
+    });
+    const au = (config as unknown as Loose).podmanAutoUpdate;
+    if (isRecord(au) && typeof au.schedule === "string") {
+      const at = ["podmanAutoUpdate", "schedule"];
+      if (!au.schedule.trim() || /[\r\n]/.test(au.schedule)) out.push(issue(at, 'must be one systemd OnCalendar= expression on one line, e.g. "Sun *-*-* 03:00"'));
+      else if (au.root !== true && au.user !== true) out.push(issue(at, "has no effect without root: true or user: true; set one of them or remove schedule"));
+    }
+    return out;
   },
 };
 
@@ -195,11 +219,25 @@ const configReloadSource: Rule = {
   name: "config-reload-source",
   check(config) {
     const r: unknown = config.configReload;
-    if (!isRecord(r) || r.schedule !== undefined) return [];
-    if (isEmpty(r.configURL) && isEmpty(r.device)) return [];
-    return [issue(["configReload", "schedule"], "required key missing when configURL or device is set")];
+    if (!isRecord(r)) return [];
+    const out = configReloadTarget(config, r);
+    if (r.schedule !== undefined || (isEmpty(r.configURL) && isEmpty(r.device) && isEmpty(r.target))) return out;
+    return [...out, issue(["configReload", "schedule"], "required key missing when configURL, target or device is set")];
   },
 };
+
+/** `configReload.target` + `path`: both or neither, not with configURL, and target names a targetConfigs entry. */
+function configReloadTarget(config: FetchitConfig, r: Loose): ConfigIssue[] {
+  if (isEmpty(r.target)) return isEmpty(r.path) ? [] : [issue(["configReload", "path"], "needs target (the targetConfigs name whose repository holds the file)")];
+  const out: ConfigIssue[] = [];
+  if (!isEmpty(r.configURL)) out.push(issue(["configReload", "target"], "set either configURL or target, not both"));
+  if (isEmpty(r.path)) out.push(issue(["configReload", "path"], "required key missing when target is set (the config file in that repository)"));
+  const names = targets(config).map(([, t]) => targetKey(t as Pick<TargetConfig, "name" | "url" | "branch" | "device">));
+  if (typeof r.target === "string" && !names.includes(r.target)) {
+    out.push(issue(["configReload", "target"], `no target named ${JSON.stringify(r.target)} in targetConfigs${names.length ? ` (targets: ${names.join(", ")})` : ""}`));
+  }
+  return out;
+}
 
 /**
  * Effective name of an `images[]` entry: its `name`, else the file name of
@@ -239,10 +277,15 @@ export const RULES: readonly Rule[] = [
   uniqueMethodNames,
   targetPaths,
   destinationDirectories,
+  systemdSettings,
   validGlobs,
   validSchedules,
   configReloadSource,
   imageSources,
+  { name: "notify-urls", check: notifyIssues },
+  { name: "listen", check: listenIssues },
+  { name: "git-auth", check: (config) => gitAuthIssues(config) },
+  { name: "disconnected-and-verify", check: disconnectedIssues },
 ];
 
 /** Runs every rule and returns all their issues. */

@@ -112,24 +112,67 @@ export const KubeMethodSchema = methodSchema(
   },
 );
 
-/** `systemd`: unit files (and Quadlet files) placed and optionally enabled. */
-export const SystemdMethodSchema = methodSchema("systemd", "Places systemd unit files on the host and optionally enables, starts or restarts them.", {
-  root: Type.Optional(
-    Type.Boolean({
-      default: false,
-      description: "true: system units in /etc/systemd/system; false: user units in $HOME/.config/systemd/user. Default: false (FetchIt's default too).",
-    }),
-  ),
-  enable: Type.Optional(
-    Type.Boolean({ default: false, description: "true: enable and start each unit after placing it; false: only place the files. Default: false." }),
-  ),
-  restart: Type.Optional(
-    Type.Boolean({
-      default: false,
-      description: "true: restart a unit when its file changes (implies enable, as in FetchIt). Default: false.",
-    }),
-  ),
-});
+/** `systemd`: unit files placed and optionally enabled. */
+export const SystemdMethodSchema = methodSchema(
+  "systemd",
+  "Places systemd unit files (.service, .timer, .socket, .path, .target, .mount, .automount, .slice and drop-ins <unit>.d/*.conf; FetchIt: .service only) on the host with systemctl run directly (no helper container): one daemon-reload per apply, optionally enable/start or restart, and a deleted file's unit is disabled and stopped.",
+  {
+    root: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          "true: system units in /etc/systemd/system, managed with systemctl; false: units of the user fetchit runs as, in $XDG_CONFIG_HOME/systemd/user (~/.config/systemd/user), managed with systemctl --user (keep that user's manager running with loginctl enable-linger). Default: false (FetchIt's default too).",
+      }),
+    ),
+    enable: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          "true: enable and start (systemctl enable --now) each unit whose file or drop-in is added or changed, then check it is active; a unit that fails to start fails its file, with the last lines of its journal. false: only place the files (and daemon-reload). Default: false.",
+      }),
+    ),
+    restart: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          "true: restart a unit when its file or one of its drop-ins changes, and check it comes back (implies enable, as in FetchIt, which also restarted only on a file change). Default: false.",
+      }),
+    ),
+    unitDirectory: Type.Optional(
+      Type.String({
+        description:
+          "Absolute host directory the unit files are written to, instead of /etc/systemd/system (root: true) or ~/.config/systemd/user (root: false); for tests and image-based (OSTree) layouts. It must be a directory systemd reads units from (e.g. /run/systemd/system, /etc/systemd/user), or daemon-reload will not see them. Default: none (the standard directory). Not in FetchIt.",
+      }),
+    ),
+  },
+);
+
+/** `quadlet`: Podman Quadlet files placed for systemd's quadlet generator (src/methods/quadlet.ts). */
+export const QuadletMethodSchema = methodSchema(
+  "quadlet",
+  "Places Podman Quadlet files (.container, .pod, .kube, .network, .volume, .image, .build) where systemd's quadlet generator reads them, checks each with the generator's dry run first (a file it rejects is reported with the generator's message and not placed), runs daemon-reload, starts the generated service of a new file, restarts it when its file changes and stops it when the file is deleted. Other files under targetPath (the YAML of a .kube, environment files) are placed next to them. Needs Podman 4.4 or later on the host. Not in FetchIt (its issue #311).",
+  {
+    root: Type.Optional(
+      Type.Boolean({
+        description:
+          "true: /etc/containers/systemd and the system manager (systemctl); false: $XDG_CONFIG_HOME/containers/systemd (~/.config/containers/systemd) and the user's manager (systemctl --user; keep it running with `loginctl enable-linger`). Default: true when fetchit runs as root, false otherwise. \"true\"/\"false\" strings are accepted.",
+      }),
+    ),
+    restart: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description:
+          "true: restart the generated service when its file changes; false: only daemon-reload (the change takes effect at the service's next start). New files are always started and deleted ones stopped. Default: true.",
+      }),
+    ),
+    unitDirectory: Type.Optional(
+      Type.String({
+        description:
+          "Absolute directory the files are placed in instead of the default one of root (e.g. /run/containers/systemd for files that must not survive a reboot, /etc/containers/systemd/users/UID for one user, or a test root). It must be a directory the quadlet generator reads for that manager, or nothing starts. Default: none (see root).",
+      }),
+    ),
+  },
+);
 
 /** `filetransfer`: files copied to a host directory. */
 export const FileTransferMethodSchema = methodSchema("filetransfer", "Copies files from targetPath into a directory on the host. FetchIt's README spells the key \"fileTransfer\"; both spellings are accepted.", {
@@ -139,10 +182,23 @@ export const FileTransferMethodSchema = methodSchema("filetransfer", "Copies fil
 });
 
 /** `ansible`: playbooks run against the host. */
-export const AnsibleMethodSchema = methodSchema("ansible", "Runs each Ansible playbook file found under targetPath.", {
+export const AnsibleMethodSchema = methodSchema("ansible", "Runs each playbook (*.yaml, *.yml under targetPath) that is added or changed, once, against this host: with the host's ansible-playbook (connection local) when installed, else in a container. A failed playbook fails its file and the commit is not retried; a deleted one has nothing to undo.", {
   sshDirectory: Type.Optional(
     Type.String({
-      description: "Host directory with the SSH keys and known_hosts Ansible uses (FetchIt mounted it at /root/.ssh of the ansible container). Default: none.",
+      description: "Container mode only: host directory with the SSH key, known_hosts and config used to reach this host over SSH as root, mounted at /root/.ssh and used with ansible_connection=ssh (FetchIt's only mode). Without it, a container run uses connection local inside the container. Default: none.",
+    }),
+  ),
+  image: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: "Image with ansible-playbook: run every playbook in a container of this image through the Podman API (pulled when missing) even if the host has ansible. Default: none: the host's ansible-playbook, or FetchIt's quay.io/fetchit/fetchit-ansible:latest when the host has none (FetchIt always used that image and pulled it on every run).",
+    }),
+  ),
+  timeout: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      default: 600,
+      description: "Seconds one playbook may run; then ansible-playbook and every process it started are killed and the file fails. Default: 600. Not in FetchIt (no limit).",
     }),
   ),
 });

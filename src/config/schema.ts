@@ -8,6 +8,7 @@ import {
   AnsibleMethodSchema,
   FileTransferMethodSchema,
   KubeMethodSchema,
+  QuadletMethodSchema,
   RawMethodSchema,
   STRICT,
   SystemdMethodSchema,
@@ -15,11 +16,14 @@ import {
   scheduleSchema,
   skewSchema,
 } from "./schema-methods.ts";
+import { NotifyListSchema } from "./notify.ts";
+import { ListenSchema } from "./listen.ts";
 
 export {
   AnsibleMethodSchema,
   FileTransferMethodSchema,
   KubeMethodSchema,
+  QuadletMethodSchema,
   RawMethodSchema,
   SystemdMethodSchema,
 } from "./schema-methods.ts";
@@ -28,45 +32,69 @@ const str = (description: string) => Type.Optional(Type.String({ description }))
 const bool = (description: string) => Type.Optional(Type.Boolean({ default: false, description }));
 
 const gitAuthProperties = {
-  ssh: bool("true: clone and fetch over SSH with the key in sshKeyFile. Default: false."),
-  sshKeyFile: str("SSH private key file used when ssh is true. Default: none (FetchIt: /opt/mount/.ssh/id_rsa, names relative to /opt/mount/.ssh/)."),
-  username: str("HTTP basic-auth user name. With ssh: true FetchIt used password as the key passphrase. Default: none."),
-  password: str("HTTP basic-auth password, or the SSH key passphrase when ssh is true. Default: none."),
-  pat: str("Personal access token for HTTPS git (sent as user \"fetchit\" with the token as password, as in FetchIt). Default: none."),
-  envSecret: str("Name of an environment variable that holds the personal access token (e.g. from podman --secret NAME,type=env); overrides pat. Default: none."),
+  ssh: bool("true: fetch ssh remotes (ssh://… or git@host:path; put the user in the url) with the key in sshKeyFile, the host key checked against sshKnownHosts. Applies to ssh urls only; an https url with ssh: true is an error. Default: false."),
+  sshKeyFile: str("SSH private key file; required when ssh is true. An absolute path, ~/name, or a name looked up in ~/.ssh/ of the user running fetchit (FetchIt looked names up in /opt/mount/.ssh/ and defaulted to id_rsa). Must not be readable by group or others. Default: none."),
+  username: str("HTTP basic-auth user name; with pat or envSecret the user sent with the token (default \"fetchit\"). Default: none."),
+  password: str("HTTP basic-auth password, or with ssh: true the passphrase of sshKeyFile (given to ssh through SSH_ASKPASS from the environment, never on a command line). Keep the config file chmod 600, or prefer envSecret. Default: none."),
+  pat: str("Personal access token for HTTPS git, sent as basic auth with user \"fetchit\" (or username) and the token as password, as in FetchIt; works with GitHub, GitLab, Gitea and Bitbucket tokens. Default: none."),
+  envSecret: str("Name (not value) of an environment variable holding the personal access token, e.g. from podman --secret NAME,type=env or a systemd EnvironmentFile=; overrides pat. An unset variable is a config error. Default: none."),
+  sshKnownHosts: str("known_hosts file the server's host key is checked against (ssh -o UserKnownHostsFile); path rules as sshKeyFile. A missing file is an error that shows the ssh-keyscan command to create it. Default: known_hosts next to sshKeyFile (FetchIt: /opt/mount/.ssh/known_hosts). Not in FetchIt."),
+  sshStrictHostKeyChecking: Type.Optional(
+    Type.Boolean({
+      default: true,
+      description: "false: do NOT verify the server's host key (StrictHostKeyChecking=no, no known_hosts); logged as a warning. Only for throw-away test setups. Default: true (unknown or changed host keys are refused). Not in FetchIt.",
+    }),
+  ),
 };
 
-/** Top-level `gitAuth`: credentials applied to every target. */
+/** `gitAuth` (top level, or per target): git credentials. */
 export const GitAuthSchema = Type.Object(gitAuthProperties, {
   ...STRICT,
-  description: "Git credentials applied to every target (FetchIt has no per-target credentials). Default: none (anonymous).",
+  description:
+    "Git credentials: HTTPS basic auth (username/password), a token (pat or envSecret), or an SSH key (ssh, sshKeyFile, sshKnownHosts). Secrets reach git only through its environment, never its command line, files or logs. At the top level they apply to every target; a target's own gitAuth replaces them for that target (not in FetchIt). Default: none (anonymous; credentials in an https url are used and kept out of git's command line).",
 });
 
-/** `verifyCommitsInfo` of a target: gitsign verification of the head commit. */
+/** `verifyCommitsInfo` of a target: offline signature verification of every new commit. */
 export const VerifyCommitsInfoSchema = Type.Object(
   {
-    gitsignVerify: bool("true: refuse to apply a head commit that is not signed with gitsign. Default: false. FetchIt's example spells it \"GitsignVerify\"; keys are matched case-insensitively."),
+    gitsignVerify: bool(
+      "FetchIt's gitsign (Sigstore) verification against Rekor. Not supported: it needs the network and fetchit verifies offline. true without gpgKeyring or sshAllowedSigners: the target does not run (unverified content is never applied); with them: gitsign signatures are not accepted, GPG/SSH ones are. Default: false. FetchIt's example spells it \"GitsignVerify\"; keys are matched case-insensitively.",
+    ),
     gitsignRekorURL: Type.Optional(
-      Type.String({ default: "https://rekor.sigstore.dev", description: "Rekor transparency log used to verify gitsign signatures. Default: https://rekor.sigstore.dev." }),
+      Type.String({ default: "https://rekor.sigstore.dev", description: "FetchIt's Rekor transparency log for gitsign. Accepted for compatibility and unused (gitsign is not supported). Default: https://rekor.sigstore.dev." }),
+    ),
+    gpgKeyring: str(
+      "Absolute host path of a file with the OpenPGP public keys (armored or binary: gpg --export --armor KEYID > FILE) whose signatures are trusted. Every commit between the last applied one and the new head (the head alone on a first apply) must carry a good signature by one of them (git verify-commit, in a private GNUPGHOME; the host's keyrings are never used), or nothing is applied and the error names the commit and signer. Works offline. Default: none. Not in FetchIt.",
+    ),
+    sshAllowedSigners: str(
+      "Absolute host path of an SSH allowed signers file (git's gpg.ssh.allowedSignersFile: \"principal key-type key\" per line) whose keys are trusted; same rule as gpgKeyring, and both may be set (a commit signed by either is accepted). Needs ssh-keygen on the host. Works offline. Default: none. Not in FetchIt.",
     ),
   },
-  { ...STRICT, description: "Commit signature verification for this target. Default: none (no verification)." },
+  { ...STRICT, description: "Commit signature verification for this target (gpgKeyring, sshAllowedSigners); every method of the target is guarded. Default: none (no verification)." },
 );
 
 /** One `targetConfigs[]` entry: a git repository (or disconnected source) and its methods. */
 export const TargetConfigSchema = Type.Object(
   {
     name: str("Label of the target, used in logs and state. Default: the repository name from url plus \"@\" and the branch (e.g. \"fetchit@main\"). Must be unique among targets; FetchIt parsed but never used it."),
-    url: str("Git repository URL (https, ssh or file). For a disconnected target: URL of a zip holding a git repository. Required unless the target is disconnected and reads a device."),
+    url: str(
+      "Git repository URL (https, ssh or file). For a disconnected target: where the source is: an http(s) URL, a file:// URL or an absolute host path (e.g. on removable media under /run/media), or with device a path relative to the device's mount point; the source is a git bundle, a zip or tar(.gz) of a repository (with .git) or of a plain file tree, or a directory. Required unless the target is disconnected and reads a device.",
+    ),
     branch: str("Branch to follow. Required (FetchIt has no default and fails on every run without it); disconnected targets may omit it."),
-    device: str("Block device (e.g. /dev/sda1) holding the repository, for disconnected targets. Ignored unless disconnected is true. Default: none."),
-    disconnected: bool("true: do not fetch over the network; read a zip at url or the repository on device (FetchIt's disconnected mode). Default: false."),
+    device: str(
+      "Block device (e.g. /dev/sda1, /dev/disk/by-label/REPO) of a disconnected target; its mount point is read from /proc/mounts (fetchit never mounts it: fstab, a systemd .mount unit or udisks do) and is the repository directory, or holds the url path. While it is not mounted the target waits and keeps what it applied. Ignored unless disconnected is true. Default: none.",
+    ),
+    disconnected: bool(
+      "true: no git network access; import the source at url or device (FetchIt's disconnected mode, without helper containers). New content is detected by its hash (conditional GET, size/mtime then sha256) and applied like a new commit: changed and deleted files are handled as for a git remote. Archive entries that would escape the extraction directory refuse the archive. Default: false.",
+    ),
     verifyCommitsInfo: Type.Optional(VerifyCommitsInfoSchema),
+    gitAuth: Type.Optional(GitAuthSchema),
     raw: Type.Optional(methodListSchema("raw", RawMethodSchema)),
     kube: Type.Optional(methodListSchema("kube", KubeMethodSchema)),
     systemd: Type.Optional(methodListSchema("systemd", SystemdMethodSchema)),
     filetransfer: Type.Optional(methodListSchema("filetransfer", FileTransferMethodSchema)),
     ansible: Type.Optional(methodListSchema("ansible", AnsibleMethodSchema)),
+    quadlet: Type.Optional(methodListSchema("quadlet", QuadletMethodSchema)),
   },
   { ...STRICT, description: "A git repository (or disconnected source) and the methods that apply its files." },
 );
@@ -77,6 +105,15 @@ export const ConfigReloadSchema = Type.Object(
     configURL: str("URL the config is downloaded from on each schedule; a changed config replaces the current one. Default: $FETCHIT_CONFIG_URL. FetchIt docs spell it \"configUrl\"; keys are matched case-insensitively."),
     device: str("Block device holding the config, read when present (disconnected reload). Default: none."),
     configPath: str("Path of the config file on device. Default: none."),
+    target: str("Name of a targetConfigs entry whose repository holds the config (read from its branch head), instead of configURL. Needs path. The target may have no methods. Default: none. Not in FetchIt."),
+    path: str("File in the repository of target that holds the config, e.g. fetchit/config.yaml. Default: none. Not in FetchIt."),
+    watch: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description:
+          "true: reload when the local config file changes (checked with one stat a second; a change is read once the file held still). Applies even without configURL or target. Default: true. Not in FetchIt.",
+      }),
+    ),
     schedule: Type.Optional(scheduleSchema("the config check", false)),
     skew: Type.Optional(skewSchema("config check")),
     ...gitAuthProperties,
@@ -84,7 +121,7 @@ export const ConfigReloadSchema = Type.Object(
   {
     ...STRICT,
     description:
-      "Periodically re-reads the config from configURL or device and restarts with it when it changed. Only active when configURL or device is set. The gitAuth keys are accepted here for FetchIt compatibility (FetchIt parsed them but used the top-level gitAuth).",
+      "Periodically re-reads the config from configURL (else $FETCHIT_CONFIG_URL) or from path in a git target; a valid, changed config replaces the local file (the previous one kept as <file>.bak) and is swapped in: methods whose definition did not change keep their schedule and state and do not run again; changed ones re-apply, removed ones stop, new ones start. An invalid config, an unreachable source or an answer other than HTTP 200 leaves the running config in place and is logged (FetchIt wrote error pages as the config and restarted every method). URL downloads authenticate with the top-level gitAuth (pat: \"Authorization: token <pat>\"; username and password: basic auth). SIGHUP and edits of the local file (see watch) reload the same way. The gitAuth keys are accepted here for FetchIt compatibility (FetchIt parsed them but used the top-level gitAuth). device is not available in this version.",
   },
 );
 
@@ -108,10 +145,17 @@ export const PruneSchema = Type.Object(
 /** Top-level `podmanAutoUpdate`: enable podman-auto-update timers. */
 export const PodmanAutoUpdateSchema = Type.Object(
   {
-    root: bool("true: enable the system podman-auto-update.timer. Default: false."),
-    user: bool("true: enable the user podman-auto-update.timer. Default: false."),
+    root: bool("true: enable and start the system podman-auto-update.timer (systemctl enable --now). Default: false."),
+    user: bool("true: enable and start the podman-auto-update.timer of the user fetchit runs as (systemctl --user). Default: false."),
+    schedule: str(
+      "When the timer fires, as a systemd OnCalendar= expression (e.g. \"Sun *-*-* 03:00\", \"daily\"; check it with systemd-analyze calendar), written as the drop-in podman-auto-update.timer.d/fetchit-schedule.conf so operators can set a maintenance window; removing the key removes the drop-in. Default: none (Podman's timer default, daily). Not in FetchIt (which left the schedule to a hand-made drop-in).",
+    ),
   },
-  { ...STRICT, description: "Enables Podman's own auto-update timers once at startup. Default: none." },
+  {
+    ...STRICT,
+    description:
+      "Enables Podman's own auto-update timer (podman-auto-update.timer) for root and/or the user fetchit runs as, with systemctl on the host; checked at start and every hour, and changed only when it is not enabled and active (idempotent). Default: none.",
+  },
 );
 
 /** One top-level `images[]` entry: an image archive loaded into Podman. */
@@ -140,6 +184,8 @@ export const FetchitConfigSchema = Type.Object(
     images: Type.Optional(
       Type.Array(ImageConfigSchema, { description: "Image archives to load into Podman, each on its own schedule. Default: none." }),
     ),
+    notify: Type.Optional(NotifyListSchema),
+    listen: Type.Optional(ListenSchema),
     pruneRemovedMethods: Type.Optional(
       Type.Boolean({
         description:

@@ -38,13 +38,29 @@ export interface SystemdMethod extends CommonMethod {
   root?: boolean;
   enable?: boolean;
   restart?: boolean;
+  /** Absolute directory the unit files go to; absent = /etc/systemd/system (root) or ~/.config/systemd/user. */
+  unitDirectory?: string;
+}
+/** `quadlet`: Podman Quadlet files placed for the systemd generator (src/methods/quadlet.ts). */
+export interface QuadletMethod extends CommonMethod {
+  /** true: /etc/containers/systemd and the system manager; false: the user's. Absent = true when fetchit runs as root. */
+  root?: boolean;
+  /** Restart the generated service when its file changes (default true). */
+  restart?: boolean;
+  /** Absolute directory the files go to instead of the default one (tests, OSTree layouts). */
+  unitDirectory?: string;
 }
 export interface FileTransferMethod extends CommonMethod {
   /** Host directory the files are copied into; created if missing. */
   destinationDirectory: string;
 }
 export interface AnsibleMethod extends CommonMethod {
+  /** Container mode: host directory mounted at /root/.ssh; playbooks then reach the host over ssh (FetchIt). */
   sshDirectory?: string;
+  /** Run playbooks in a container of this image even if the host has ansible-playbook. */
+  image?: string;
+  /** Seconds one playbook may run (default 600). */
+  timeout?: number;
 }
 
 export interface GitAuth {
@@ -54,11 +70,20 @@ export interface GitAuth {
   password?: string;
   pat?: string;
   envSecret?: string;
+  /** known_hosts file; default known_hosts next to sshKeyFile. */
+  sshKnownHosts?: string;
+  /** false: host keys are not verified (default true). */
+  sshStrictHostKeyChecking?: boolean;
 }
 
 export interface VerifyCommitsInfo {
+  /** Not supported (needs Sigstore/Rekor online); a target with it and no keys does not run. */
   gitsignVerify?: boolean;
   gitsignRekorURL?: string;
+  /** Host path of trusted OpenPGP public keys: every new commit must be signed by one of them. */
+  gpgKeyring?: string;
+  /** Host path of an SSH allowed signers file: every new commit must be signed by one of its keys. */
+  sshAllowedSigners?: string;
 }
 
 export interface TargetConfig {
@@ -69,17 +94,25 @@ export interface TargetConfig {
   device?: string;
   disconnected?: boolean;
   verifyCommitsInfo?: VerifyCommitsInfo;
+  /** This target's credentials; replaces the top-level gitAuth for it. */
+  gitAuth?: GitAuth;
   raw?: RawMethod[];
   kube?: KubeMethod[];
   systemd?: SystemdMethod[];
   filetransfer?: FileTransferMethod[];
   ansible?: AnsibleMethod[];
+  quadlet?: QuadletMethod[];
 }
 
 export interface ConfigReload extends GitAuth {
   configURL?: string;
   device?: string;
   configPath?: string;
+  /** A targetConfigs entry (by name) whose repository holds the config file at `path`. */
+  target?: string;
+  path?: string;
+  /** Reload when the local config file changes (default true). */
+  watch?: boolean;
   schedule?: string;
   skew?: number;
 }
@@ -99,6 +132,8 @@ export interface PruneConfig {
 export interface PodmanAutoUpdate {
   root?: boolean;
   user?: boolean;
+  /** systemd OnCalendar= expression for the timer (written as a drop-in); absent = Podman's default (daily). */
+  schedule?: string;
 }
 
 export interface ImageConfig {
@@ -110,6 +145,23 @@ export interface ImageConfig {
   skew?: number;
 }
 
+/** `listen:` (src/config/listen.ts): address HOST:PORT or unix socket path; token for POST /sync. */
+export interface ListenConfig {
+  address: string;
+  token?: string;
+  /** Env var holding the token; overrides token. */
+  tokenEnv?: string;
+}
+
+/** One `notify[]` webhook (src/config/notify.ts). */
+export interface NotifyConfig {
+  url: string;
+  /** Absent = every event. */
+  events?: ("apply-succeeded" | "apply-failed" | "drift-repaired" | "config-reload-rejected")[];
+  /** Env var holding the Authorization header value. */
+  authEnv?: string;
+}
+
 export interface FetchitConfig {
   targetConfigs: TargetConfig[];
   gitAuth?: GitAuth;
@@ -117,10 +169,14 @@ export interface FetchitConfig {
   prune?: PruneConfig;
   podmanAutoUpdate?: PodmanAutoUpdate;
   images?: ImageConfig[];
+  /** Webhooks (not in FetchIt). */
+  notify?: NotifyConfig[];
+  /** The local HTTP endpoint (src/config/listen.ts; not in FetchIt). Absent = off. */
+  listen?: ListenConfig;
   /** Remove what a method deployed once it is no longer in the config (default false). */
   pruneRemovedMethods?: boolean;
 }
 
 /** The method list keys of a target, in the order fetchit schedules them. */
-export const METHOD_KINDS = ["raw", "kube", "systemd", "filetransfer", "ansible"] as const;
+export const METHOD_KINDS = ["raw", "kube", "systemd", "filetransfer", "ansible", "quadlet"] as const;
 export type MethodKind = (typeof METHOD_KINDS)[number];

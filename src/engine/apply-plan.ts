@@ -29,16 +29,28 @@ export function desiredFile(job: MethodJob, ref: FileRef): DesiredFile {
   return { ...ref, content: () => (cached ??= job.source.readBlob(ref.blob)) };
 }
 
+/** {@link MethodContext.tree} of `job` at `commit`: listed on first use, once. Symlinks and submodules are left out. */
+export function treeAt(job: MethodJob, commit: string): () => Promise<DesiredFile[]> {
+  let cached: Promise<DesiredFile[]> | undefined;
+  const list = async () =>
+    (await job.source.diff(null, commit, { targetPath: job.config.targetPath }))
+      .flatMap(({ relPath, path, blob, mode }) =>
+        relPath && path && blob && (mode === "100644" || mode === "100755") ? [desiredFile(job, { relPath, path, blob, mode })] : [],
+      );
+  return () => (cached ??= list());
+}
+
 export async function applyPlan(
   job: MethodJob,
   deps: EngineDeps,
   ops: Op[],
   resources: Record<string, ManagedResource>,
   log: Logger,
+  commit?: string,
 ): Promise<PlanOutcome> {
   const out: PlanOutcome = { resources, changed: 0, failures: [] };
   if (!ops.length) return out;
-  const ctx = methodContext(deps, job.key.target, job.config, log);
+  const ctx = methodContext(deps, job.key.target, job.config, log, commit ? treeAt(job, commit) : undefined);
   await job.impl.prepare?.(ctx);
   const previousOf = async (op: Op): Promise<ManagedResource | undefined> =>
     op.previous ?? (op.old ? job.impl.identify(ctx, desiredFile(job, op.old)).catch(() => undefined) : undefined);
@@ -64,6 +76,13 @@ export async function applyPlan(
   const limit = deps.concurrency ?? 4;
   for (const phase of ["remove", "create", "update"] as const) {
     await forEachLimited(ops.filter((o) => o.op === phase), limit, runOp);
+  }
+  if (job.impl.finish) {
+    try {
+      out.failures.push(...(await job.impl.finish(ctx)));
+    } catch (error) {
+      out.failures.push({ file: undefined, error });
+    }
   }
   return out;
 }

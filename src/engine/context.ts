@@ -6,7 +6,7 @@ import type { CommonMethod } from "../config/types.ts";
 import type { Exec } from "../host/exec.ts";
 import type { HostFs } from "../host/fs.ts";
 import type { Logger } from "../log.ts";
-import type { MethodContext } from "../methods/index.ts";
+import type { DesiredFile, MethodContext } from "../methods/index.ts";
 import type { PodmanClient } from "../podman/index.ts";
 import type { StateStore } from "../state/store.ts";
 
@@ -23,7 +23,13 @@ export interface EngineDeps {
 }
 
 /** A MethodContext whose ensureImage pulls each image at most once for this apply. */
-export function methodContext<C extends CommonMethod>(deps: EngineDeps, target: string, config: C, log: Logger): MethodContext<C> {
+export function methodContext<C extends CommonMethod>(
+  deps: EngineDeps,
+  target: string,
+  config: C,
+  log: Logger,
+  tree?: () => Promise<DesiredFile[]>,
+): MethodContext<C> {
   const pulls = new Map<string, Promise<void>>();
   const ensureImage = (image: string, alwaysPull: boolean): Promise<void> => {
     let p = pulls.get(image);
@@ -37,5 +43,5 @@ export function methodContext<C extends CommonMethod>(deps: EngineDeps, target: 
     }
     return p;
   };
-  return { target, config, podman: deps.podman, fs: deps.fs, exec: deps.exec, log, ensureImage };
+  return { target, config, podman: deps.podman, fs: deps.fs, exec: deps.exec, log, ensureImage, ...(tree ? { tree } : {}) };
 }

@@ -7,11 +7,12 @@
 import { join } from "node:path";
 import { targetKey } from "../config/index.ts";
 import { METHOD_KINDS, type CommonMethod, type FetchitConfig } from "../config/types.ts";
-import { createGitSource, type GitSource } from "../git/index.ts";
+import { createCommitVerifier, createDisconnectedSource, createGitSource, disconnectedLabel, effectiveGitAuth, type GitSource } from "../git/index.ts";
 import type { Logger } from "../log.ts";
 import { methods } from "../methods/index.ts";
 import { createImagesTask } from "../tasks/images.ts";
 import { methodRef } from "../tasks/prune-select.ts";
+import { createAutoUpdateTask } from "../tasks/auto-update.ts";
 import { createPruneTask } from "../tasks/prune.ts";
 import type { Task } from "../tasks/types.ts";
 import type { MethodJob } from "./run-method.ts";
@@ -24,8 +25,6 @@ export interface JobSet {
   unavailable: string[];
 }
 
-const GLOBAL_FEATURES = ["configReload", "podmanAutoUpdate"] as const;
-
 export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger): JobSet {
   const jobs: MethodJob[] = [];
   const unavailable: string[] = [];
@@ -37,9 +36,19 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
       unavailable.push(`targetConfigs[${ti}] (${target}): ${why}; its methods will not run`);
       return;
     }
-    const sourceKey = `${t.url}\n${t.branch}`;
-    const source = sources.get(sourceKey) ?? createGitSource({ url: t.url, branch: t.branch, cacheDir: join(stateDir, "repos"), log: log.child({ target }) });
+    const auth = effectiveGitAuth(config.gitAuth, t, ti);
+    // Targets share a source (one fetch per tick) only when they also share credentials: never fetch for one target with another's.
+    const sourceKey = t.disconnected ? `disconnected\n${disconnectedLabel(t)}\n${t.branch}` : `${t.url}\n${t.branch}\n${JSON.stringify(auth.auth ?? null)}`;
+    const fullHistory = config.targetConfigs.some((o) => o.url === t.url && o.branch === t.branch && verifyKeys(o));
+    const source =
+      sources.get(sourceKey) ??
+      (t.disconnected
+        ? createDisconnectedSource({ url: t.url, device: t.device, branch: t.branch, cacheDir: join(stateDir, "repos", "disconnected"), tmpDir: join(stateDir, "tmp"), log: log.child({ target }) })
+        : createGitSource({ url: t.url, branch: t.branch, cacheDir: join(stateDir, "repos"), log: log.child({ target }), auth, fullHistory }));
     sources.set(sourceKey, source);
+    const keys = verifyKeys(t);
+    const verifier = keys ? createCommitVerifier(source.dir, keys, join(stateDir, "tmp")) : undefined;
+    if (keys && t.verifyCommitsInfo?.gitsignVerify) unavailable.push(`targetConfigs[${ti}] (${target}): gitsignVerify: gitsign signatures are not checked (Sigstore/Rekor needs the network); commits must be signed by a key in gpgKeyring or sshAllowedSigners`);
     for (const kind of METHOD_KINDS) {
       const entries = (t[kind] ?? []) as (CommonMethod & Record<string, unknown>)[];
       entries.forEach((config, mi) => {
@@ -48,14 +57,11 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
           unavailable.push(`targetConfigs[${ti}].${kind}[${mi}] (${config.name}): the ${kind} method is not available in this version of fetchit yet; it will not run`);
           return;
         }
-        jobs.push({ key: { target, kind, method: config.name }, kind, impl, config, source });
+        jobs.push({ key: { target, kind, method: config.name }, kind, impl, config, source, ...(verifier ? { verifier } : {}) });
       });
     }
   });
-  if (config.gitAuth) unavailable.push("gitAuth: credentials are not used by this version of fetchit yet; only anonymous git access works");
-  for (const f of GLOBAL_FEATURES) {
-    if (config[f] !== undefined) unavailable.push(`${f}: not available in this version of fetchit yet; it will not run`);
-  }
+  if (config.configReload?.device) unavailable.push("configReload.device: reading the config from a device is not available in this version of fetchit yet; use configURL or target");
   return { jobs, tasks: buildTasks(config, jobs, stateDir, unavailable), unavailable };
 }
 
@@ -67,14 +73,25 @@ function buildTasks(config: FetchitConfig, jobs: MethodJob[], stateDir: string, 
     tasks.push(createPruneTask(config.prune, new Set(jobs.map((j) => methodRef(j.key.target, `${j.kind}/${j.key.method}`)))));
   }
   for (const img of config.images ?? []) tasks.push(createImagesTask(img, stateDir));
+  const au = config.podmanAutoUpdate;
+  if (au?.root || au?.user) tasks.push(createAutoUpdateTask(au));
+  else if (au) notes.push("podmanAutoUpdate: neither root nor user is true; nothing to enable");
   return tasks;
 }
 
 /** Why a target cannot run in this version, or undefined. Refusing beats applying unverified or unreachable content. */
 function unsupportedTarget(t: FetchitConfig["targetConfigs"][number]): string | undefined {
-  if (t.disconnected) return "disconnected targets are not available in this version of fetchit yet";
-  if (t.verifyCommitsInfo?.gitsignVerify) return "commit signature verification is not available in this version of fetchit yet, and unverified commits are never applied";
+  if (t.verifyCommitsInfo?.gitsignVerify && !verifyKeys(t)) {
+    return "gitsignVerify: gitsign (Sigstore/Rekor) verification is not supported (fetchit verifies offline); set verifyCommitsInfo.gpgKeyring or sshAllowedSigners instead, unverified commits are never applied";
+  }
   return undefined;
+}
+
+/** The trusted keys of a target, or undefined when its commits are not verified. */
+function verifyKeys(t: FetchitConfig["targetConfigs"][number]): { gpgKeyring?: string; sshAllowedSigners?: string } | undefined {
+  const { gpgKeyring, sshAllowedSigners } = t.verifyCommitsInfo ?? {};
+  if (!gpgKeyring && !sshAllowedSigners) return undefined;
+  return { ...(gpgKeyring ? { gpgKeyring } : {}), ...(sshAllowedSigners ? { sshAllowedSigners } : {}) };
 }
 
 export const jobId = (j: MethodJob) => `${j.key.target}/${j.kind}/${j.key.method}`;

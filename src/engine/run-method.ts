@@ -5,7 +5,7 @@
  * state write.
  */
 import type { CommonMethod, MethodKind } from "../config/types.ts";
-import type { GitSource } from "../git/index.ts";
+import { SourceUnavailableError, type CommitVerifier, type GitSource } from "../git/index.ts";
 import type { AnyMethod } from "../methods/index.ts";
 import type { MethodKey, MethodState } from "../state/store.ts";
 import type { EngineDeps } from "./context.ts";
@@ -20,6 +20,8 @@ export interface MethodJob {
   impl: AnyMethod;
   config: CommonMethod & Record<string, unknown>;
   source: GitSource;
+  /** Commit signature check of the target (verifyCommitsInfo); every method of it is guarded. */
+  verifier?: CommitVerifier;
 }
 
 export interface RunResult {
@@ -46,6 +48,8 @@ export async function runMethod(job: MethodJob, deps: EngineDeps, opts: RunOptio
   try {
     head = await job.source.fetch();
   } catch (err) {
+    // A disconnected source with nothing imported yet: waiting is not a failure (the source logged why).
+    if (err instanceof SourceUnavailableError) return { status: "skipped", changed: 0, failures: [] };
     await recordFailure(deps.state, st, [{ file: undefined, error: err }], undefined, now(), log);
     return { status: "failed", changed: 0, failures: [{ file: undefined, error: err }] };
   }
@@ -83,6 +87,7 @@ async function applyCommit(
   reconfigured = false,
 ): Promise<RunResult> {
   st.config = job.config;
+  const verifyFrom = st.appliedCommit && (await job.source.hasCommit(st.appliedCommit)) ? st.appliedCommit : null;
   let from = reconfigured ? null : (st.appliedCommit ?? null);
   if (from && !(await job.source.hasCommit(from))) {
     log.warn("last applied commit is missing from the local clone; reconciling the whole tree against recorded resources", { commit: short(from) });
@@ -96,6 +101,7 @@ async function applyCommit(
   const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
   let outcome;
   try {
+    await job.verifier?.verify(verifyFrom, head);
     if (!from && !(await job.source.pathExists(head, job.config.targetPath))) {
       log.warn("targetPath does not exist at this commit; nothing to apply", { targetPath: job.config.targetPath, commit: short(head) });
     }
@@ -104,7 +110,7 @@ async function applyCommit(
     log.info(ops.length ? "applying commit" : "new commit has no changes for this method", {
       from: short(from ?? undefined) ?? "(none)", to: short(head), changes: ops.length,
     });
-    outcome = await applyPlan(job, deps, ops, { ...st.resources }, log);
+    outcome = await applyPlan(job, deps, ops, { ...st.resources }, log, head);
   } catch (err) {
     outcome = { resources: st.resources, changed: 0, failures: [{ file: undefined, error: err }] };
   }

@@ -6,7 +6,7 @@
  */
 import type { Logger } from "../log.ts";
 import type { MethodState } from "../state/store.ts";
-import { desiredFile } from "./apply-plan.ts";
+import { desiredFile, treeAt } from "./apply-plan.ts";
 import { methodContext, type EngineDeps } from "./context.ts";
 import type { MethodJob } from "./run-method.ts";
 
@@ -21,7 +21,7 @@ export function selfHealEnabled(job: MethodJob): boolean {
 export async function healDrift(job: MethodJob, deps: EngineDeps, st: MethodState, log: Logger): Promise<number> {
   const applied = st.appliedCommit;
   if (!applied || !selfHealEnabled(job) || Object.keys(st.resources).length === 0) return 0;
-  const ctx = methodContext(deps, job.key.target, job.config, log);
+  const ctx = methodContext(deps, job.key.target, job.config, log, treeAt(job, applied));
   let drifted: string[];
   try {
     drifted = await job.impl.drifted!(ctx, st.resources);

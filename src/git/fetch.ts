@@ -18,6 +18,8 @@ export interface RemoteRef {
   /** URL without credentials, for messages. */
   displayUrl: string;
   branch: string;
+  /** From the auth layer: a clearer message for an authentication failure (never holds secrets). */
+  explain?: (detail: string) => string | undefined;
 }
 
 /** Failures no retry can fix: auth, missing repository or ref, forbidden transport. */
@@ -39,7 +41,8 @@ const PERMANENT = [
 export function remoteError(what: string, remote: RemoteRef, err: unknown): GitError {
   const detail = describeFailure(err instanceof GitError && err.cause !== undefined ? err.cause : err);
   const retryable = !PERMANENT.some((re) => re.test(detail));
-  const msg = `git ${what} ${remote.displayUrl} (branch ${remote.branch}) failed: ${detail}`;
+  const explained = retryable ? undefined : remote.explain?.(detail);
+  const msg = `git ${what} ${remote.displayUrl} (branch ${remote.branch}) failed: ${explained ?? detail}`;
   return new GitError(msg, { cause: err, retryable });
 }
 

@@ -8,4 +8,8 @@ export { compileGlob, matchGlob, type GlobMatcher } from "./glob.ts";
 export { remoteKind, repoDirFor, stripUserinfo, toFetchUrl, type RemoteKind } from "./remote-url.ts";
 export { normalizeTargetPath } from "./diff.ts";
 export { HEAD_REF } from "./fetch.ts";
+export { createDisconnectedSource, disconnectedLabel, SourceUnavailableError, type DisconnectedSourceOptions } from "./disconnected.ts";
+export { createCommitVerifier, type CommitVerifier, type VerifyKeys } from "./verify.ts";
+export { effectiveGitAuth, httpAuthHeaders, type AuthOrigin, type TokenScheme } from "./auth.ts";
+export { configSecretsWarning } from "./auth-check.ts";
 export type { ChangeStatus, CommitInfo, FileChange, GitSource, PathFilter } from "./types.ts";

@@ -27,9 +27,12 @@ export function remoteKind(url: string): RemoteKind {
 
 /**
  * The URL handed to git. Plain paths become `file://` URLs: git clones plain
- * paths with the local transport, which ignores `--depth`.
+ * paths with the local transport, which ignores `--depth`. http(s) URLs lose
+ * any `user:password@` (see auth.ts).
  */
 export function toFetchUrl(url: string): string {
+  // HTTP credentials never reach git's argv: auth.ts sends them as a header from the environment.
+  if (remoteKind(url) === "http") return stripUserinfo(url);
   if (SCHEME.test(url) || SCP_LIKE.test(url)) return url;
   return "file://" + resolve(url).replace(/%/g, "%25");
 }
@@ -47,4 +50,12 @@ export function stripUserinfo(url: string): string {
 export function repoDirFor(cacheDir: string, url: string, branch: string): string {
   const key = createHash("sha256").update(`${stripUserinfo(url)}\n${branch}`).digest("hex");
   return join(cacheDir, key.slice(0, 16));
+}
+
+/** Host and port (when given) of an ssh remote: `ssh://[user@]host[:port]/path` or `[user@]host:path`. */
+export function sshHostPort(url: string): { host: string; port?: string } {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/@]*@)?(\[[^\]]+\]|[^/:]+)(?::(\d+))?/i.exec(url);
+  if (scheme) return { host: scheme[1] ?? "", ...(scheme[2] ? { port: scheme[2] } : {}) };
+  const scp = /^(?:[^@/:]*@)?([^:/]+):/.exec(url);
+  return { host: scp?.[1] ?? url };
 }

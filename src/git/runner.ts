@@ -17,8 +17,10 @@ export interface GitRunnerOptions {
   gitDir?: string;
   /** Kill git when it writes nothing for this long. Default 300 000 ms. */
   timeoutMs?: number;
-  /** Value for GIT_SSH_COMMAND; the auth layer may add `-i <key>` here. Default {@link DEFAULT_SSH_COMMAND}. */
+  /** Value for GIT_SSH_COMMAND; the auth layer sets `-i <key>` etc. here. Default {@link DEFAULT_SSH_COMMAND}. */
   sshCommand?: string;
+  /** Extra environment from the auth layer (GIT_CONFIG_*, SSH_ASKPASS…); may hold secrets, never logged. */
+  extraEnv?: Record<string, string>;
   /** Called with the (URL-masked) arguments of every git command before it runs. */
   trace?: (args: string[]) => void;
 }
@@ -64,13 +66,14 @@ export function gitEnv(sshCommand: string): Record<string, string> {
 
 /** Creates a runner for `opts.dir`. */
 export function createGitRunner(opts: GitRunnerOptions): GitRunner {
-  const env = gitEnv(opts.sshCommand ?? DEFAULT_SSH_COMMAND);
+  const env = { ...gitEnv(opts.sshCommand ?? DEFAULT_SSH_COMMAND), ...opts.extraEnv };
   if (opts.gitDir !== undefined) env.GIT_DIR = opts.gitDir;
   const git: SimpleGit = simpleGit({
     baseDir: opts.dir,
     timeout: { block: opts.timeoutMs ?? 300_000 },
-    allowEnvironment: [...Object.keys(env).filter((k) => k.toLowerCase().startsWith("git_"))],
-    unsafe: { allowUnsafeSshCommand: true },
+    allowEnvironment: Object.keys(env).filter((k) => k.toLowerCase().startsWith("git_") || k === "SSH_ASKPASS"),
+    // Every variable below is set by fetchit itself (ambient GIT_* are dropped in gitEnv).
+    unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true, allowUnsafeCredentialHelper: true, allowUnsafeAskPass: true },
   }).env(env);
   const exec = async <T>(args: string[], fn: () => Promise<T>): Promise<T> => {
     const masked = args.map(maskUrl);

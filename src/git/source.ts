@@ -12,7 +12,10 @@ import { fetchBranch, HEAD_REF, lsRemoteHead, missingBranchError, type RemoteRef
 import { hasCommit, pinCommit, readBlob, readCommitInfo, unpinCommit } from "./objects.ts";
 import { repoDirFor, stripUserinfo, toFetchUrl } from "./remote-url.ts";
 import { createGitRunner, type GitRunner } from "./runner.ts";
+import { resolveAccess } from "./auth-source.ts";
+import type { AuthOrigin } from "./auth.ts";
 import type { GitSource } from "./types.ts";
+import { unshallow } from "./verify-history.ts";
 
 export interface GitSourceOptions {
   /** Remote: `https://`, `http://`, `ssh://`, `git@host:path`, `file://` or a local path. May carry `user:pass@`. */
@@ -27,8 +30,14 @@ export interface GitSourceOptions {
   timeoutMs?: number;
   /** GIT_SSH_COMMAND; default `ssh -o BatchMode=yes -o ConnectTimeout=30`. */
   sshCommand?: string;
+  /** Credentials (target's gitAuth, else the global one) and where they are configured; see auth.ts. */
+  auth?: AuthOrigin;
   /** Sees the (masked) arguments of every git command; tests count fetches with it. */
   trace?: (args: string[]) => void;
+  /** Keep the whole history of the branch (no shallow fetch): commit signature verification walks it. */
+  fullHistory?: boolean;
+  /** Replaces the remote fetch: puts the head into HEAD_REF of `dir` and returns it (disconnected sources). */
+  importHead?: (dir: string) => Promise<string>;
 }
 
 /** File in the bare clone naming its url (without credentials) and branch, for humans. */
@@ -71,7 +80,13 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     url: ctx.remote.displayUrl,
     branch: opts.branch,
     dir: ctx.dir,
-    fetch: () => singleFlight(ctx.state, ctx.recent, opts.reuseMs ?? 2000, () => fetchOnce(ctx)),
+    fetch: () =>
+      singleFlight(ctx.state, ctx.recent, opts.reuseMs ?? 2000, () =>
+        opts.importHead ? ctx.git().then(() => opts.importHead!(ctx.dir)) : fetchOnce(ctx, opts.fullHistory),
+      ),
+    forget: () => {
+      ctx.recent.last = undefined;
+    },
     diff: use(diffCommits),
     pathExists: use(pathExistsAt),
     readBlob: use(readBlob),
@@ -89,7 +104,10 @@ function sourceContext(opts: GitSourceOptions): SourceContext {
   const state = shared.get(dir) ?? {};
   shared.set(dir, state);
   const { timeoutMs, sshCommand, trace } = opts;
-  const makeRunner = () => createGitRunner({ dir, gitDir: dir, timeoutMs, sshCommand, trace });
+  const makeRunner = () => {
+    const access = resolveAccess(opts, remote, log);
+    return createGitRunner({ dir, gitDir: dir, timeoutMs, sshCommand: access.sshCommand ?? sshCommand, extraEnv: access.env, trace });
+  };
   let runner: GitRunner | undefined;
   const recent: LastFetch = {};
   const git = async (): Promise<GitRunner> => {
@@ -113,7 +131,7 @@ function sourceContext(opts: GitSourceOptions): SourceContext {
 }
 
 /** One round: ls-remote; fetch only when the remote head differs from the local one. */
-async function fetchOnce(ctx: SourceContext): Promise<string> {
+async function fetchOnce(ctx: SourceContext, fullHistory = false): Promise<string> {
   const git = await ctx.git();
   const started = performance.now();
   const remoteSha = await lsRemoteHead(git, ctx.remote);
@@ -124,6 +142,7 @@ async function fetchOnce(ctx: SourceContext): Promise<string> {
     return remoteSha;
   }
   await fetchBranch(git, ctx.remote, ctx.log);
+  if (fullHistory) await unshallow(git, ctx.remote, ctx.dir);
   const head = (ctx.state.localHead = (await git.run(["rev-parse", "--verify", HEAD_REF])).trim());
   ctx.log.info("git: fetched", { from: local ?? "(none)", commit: head, ms: elapsed(started) });
   return head;

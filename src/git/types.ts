@@ -61,6 +61,8 @@ export interface GitSource {
    * @throws GitError — `retryable` false when the branch does not exist or access is denied.
    */
   fetch(): Promise<string>;
+  /** Drops the reused fetch result, so the next fetch asks the remote (a webhook announced a push). */
+  forget(): void;
   /** Changes between `from` (null = empty tree) and `to` under the filter. Both commits must be local. */
   diff(from: string | null, to: string, filter: PathFilter): Promise<FileChange[]>;
   /** True when `path` ("" or "." = root) exists in `commit` (a file or directory). */

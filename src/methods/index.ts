@@ -4,14 +4,17 @@
  * reported as "not available yet" and never scheduled.
  */
 import type { MethodKind } from "../config/types.ts";
+import { ansible } from "./ansible.ts";
 import { filetransfer } from "./filetransfer.ts";
 import { kube } from "./kube.ts";
+import { quadlet } from "./quadlet.ts";
 import { raw } from "./raw.ts";
+import { systemd } from "./systemd.ts";
 import type { Method } from "./types.ts";
 
 // biome-ignore lint: each entry is typed by its own config; the engine passes the matching entry.
 export type AnyMethod = Method<any>;
 
-export const methods: Partial<Record<MethodKind, AnyMethod>> = { raw, kube, filetransfer };
+export const methods: Partial<Record<MethodKind, AnyMethod>> = { raw, kube, filetransfer, ansible, systemd, quadlet };
 
-export type { Method, MethodContext, DesiredFile, ApplyResult } from "./types.ts";
+export type { Method, MethodContext, DesiredFile, ApplyResult, FileFailure } from "./types.ts";

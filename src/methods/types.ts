@@ -34,6 +34,19 @@ export interface MethodContext<C extends CommonMethod = CommonMethod> {
   log: Logger;
   /** Pulls an image at most once per apply (concurrent callers share the pull). */
   ensureImage(image: string, alwaysPull: boolean): Promise<void>;
+  /**
+   * Every regular file under targetPath at the commit being applied, glob and
+   * extensions not applied (read once per apply): for methods whose files use
+   * the files next to them (ansible roles, templates, vars). Absent when no
+   * commit is at hand (cleaning up after a removed method).
+   */
+  tree?(): Promise<DesiredFile[]>;
+}
+
+/** A problem {@link Method.finish} found with one file (`file`: path in the repository). */
+export interface FileFailure {
+  file: string;
+  error: unknown;
 }
 
 export interface ApplyResult {
@@ -56,6 +69,18 @@ export interface Method<C extends CommonMethod = CommonMethod> {
   apply(ctx: MethodContext<C>, file: DesiredFile, previous?: ManagedResource): Promise<ApplyResult>;
   /** Removes what a deleted file managed. */
   remove(ctx: MethodContext<C>, previous: ManagedResource, relPath: string): Promise<void>;
+  /**
+   * Runs once per apply after every removal, creation and update went through
+   * (also when some failed; not after self-heal or the clean-up of removed
+   * methods), for work that must happen once rather than per file: the
+   * systemd method does one `systemctl daemon-reload`, then enables, starts
+   * or restarts the units whose files changed and checks they came up
+   * (quadlet can do the same). `ctx` is the same object for every call of
+   * one apply, so a method can key what apply/remove noted on it (WeakMap).
+   * Returns failures to report against repository files (e.g. a unit that
+   * failed to start); throwing fails the whole apply.
+   */
+  finish?(ctx: MethodContext<C>): Promise<FileFailure[]>;
   /**
    * Drift check for self-heal: given what the state says this method manages
    * (keyed by path relative to targetPath), the keys whose resource is missing,

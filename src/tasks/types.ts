@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 import type { MethodKey, MethodState } from "../state/store.ts";
 
 /** The kinds of task; also the `kind` of their state records. */
-export type TaskKind = "prune" | "images";
+export type TaskKind = "prune" | "images" | "podmanAutoUpdate";
 
 /** State-record target of the prune task. */
 export const PRUNE_TARGET = "(global)";

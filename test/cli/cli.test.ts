@@ -65,7 +65,7 @@ test("unknown command and no command exit 2", async () => {
 test("status with no state says so; --json is an empty list", async () => {
   const dir = tempDir("fetchit-state-");
   expect((await cli(["status", "--state-dir", dir])).text).toContain("no method has run");
-  expect(JSON.parse((await cli(["status", "--state-dir", dir, "--json"])).text)).toEqual({ stateDir: dir, methods: [] });
+  expect(JSON.parse((await cli(["status", "--state-dir", dir, "--json"])).text)).toEqual({ stateDir: dir, daemon: null, methods: [] });
 });
 
 test("sync with a filter that matches nothing is an error naming the filter", async () => {

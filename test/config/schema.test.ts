@@ -20,7 +20,8 @@ const keyChecks: [
   SameKeys<Static<typeof S.PruneSchema>, T.PruneConfig>,
   SameKeys<Static<typeof S.PodmanAutoUpdateSchema>, T.PodmanAutoUpdate>,
   SameKeys<Static<typeof S.ImageConfigSchema>, T.ImageConfig>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
+  SameKeys<Static<typeof S.QuadletMethodSchema>, T.QuadletMethod>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 /** Compile-time: a loaded config is valid input to the schema again. */
 const roundTrip = (c: T.FetchitConfig): Static<typeof FetchitConfigSchema> => c;

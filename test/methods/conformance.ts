@@ -4,14 +4,14 @@
  * host); the suite runs the same cases against the real Podman service and
  * real git repositories, driving the real engine.
  */
-import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/index.ts";
 import type { EngineDeps } from "../../src/engine/context.ts";
 import { buildJobs } from "../../src/engine/jobs.ts";
 import { runMethod, type RunResult } from "../../src/engine/run-method.ts";
-import { hostExec } from "../../src/host/exec.ts";
+import { hostExec, type Exec } from "../../src/host/exec.ts";
 import { createHostFs, type HostFs } from "../../src/host/fs.ts";
 import { silentLogger } from "../../src/log.ts";
 import { createPodmanClient, type PodmanClient } from "../../src/podman/index.ts";
@@ -29,6 +29,13 @@ export interface ConformanceKit {
   badFile(): [string, FileContent, string];
   /** What is on the host: resource id → identity (changes when recreated/rewritten). */
   observe(podman: TestPodman, scratch: string): Promise<Record<string, string>>;
+  /** How the engine runs host tools (systemctl…); default hostExec. */
+  exec?: Exec;
+  /** Once before the suite (e.g. start a systemd testbed) and after it. */
+  setup?(): Promise<void>;
+  teardown?(): Promise<void>;
+  /** Before each test, after the Podman reset: remove what the previous test left on the host. */
+  reset?(): Promise<void>;
 }
 
 /** Podman and fs calls that change something. */
@@ -61,16 +68,21 @@ export function describeConformance(kit: ConformanceKit): void {
 
     beforeAll(async () => {
       podman = await sharedPodman();
-    }, 60_000);
+      await kit.setup?.();
+    }, 120_000);
+    afterAll(async () => {
+      await kit.teardown?.();
+    });
     beforeEach(async () => {
       await podman.reset();
+      await kit.reset?.();
       scratch = tempDir("fetchit-conf-");
       remote = await createRemote({ ...put("one", 1), ...put("two", 1) });
       yaml = `targetConfigs:\n  - name: c\n    url: ${remote.url}\n    branch: main\n    ${kit.kind}:\n      - name: m\n        targetPath: m\n        schedule: "* * * * *"\n${kit.extraYaml(scratch)}`;
       writes = [];
       const fs: HostFs = counting(createHostFs(), writes);
       const pm: PodmanClient = counting(createPodmanClient(podman.socketPath), writes);
-      deps = { podman: pm, fs, exec: hostExec, state: createStateStore(fs, join(scratch, "state")), log: silentLogger };
+      deps = { podman: pm, fs, exec: kit.exec ?? hostExec, state: createStateStore(fs, join(scratch, "state")), log: silentLogger };
     });
 
     test("first apply creates one resource per file", async () => {

@@ -72,3 +72,68 @@ export function tempLeftovers(stateDir: string): string[] {
   const tmp = join(stateDir, "tmp");
   return existsSync(tmp) ? Array.from(new Bun.Glob("*").scanSync(tmp)) : [];
 }
+
+/** How a repository is packed for a disconnected source. */
+export type RepoArtifact = "bundle" | "zip" | "zip-tree" | "tar" | "tar.gz" | "tar-tree";
+
+/** Runs a command in `cwd`; throws with its stderr when it fails. */
+export async function run(cmd: string[], cwd: string, env: Record<string, string> = {}): Promise<string> {
+  const proc = Bun.spawn(cmd, { cwd, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`${cmd.join(" ")} failed (${code}): ${err.trim()}${cmd[0] === "zip" ? " (install zip: apt-get install zip)" : ""}`);
+  return out;
+}
+
+/**
+ * Packs the working repository `repoDir` (branch main) into `file`, replacing
+ * it atomically: a git bundle, a zip or tar(.gz) of the directory with its
+ * .git (zip -ry / tar), or of the plain tree at HEAD (git archive, no .git).
+ */
+export async function packRepo(repoDir: string, kind: RepoArtifact, file: string): Promise<void> {
+  const tmp = `${file}.pack-${process.pid}-${++seq}`;
+  const cmds: Record<RepoArtifact, string[]> = {
+    bundle: ["git", "bundle", "create", tmp, "main"],
+    zip: ["zip", "-q", "-r", "-y", tmp, "."],
+    "zip-tree": ["git", "archive", "--format=zip", "-o", tmp, "HEAD"],
+    tar: ["tar", "-cf", tmp, "."],
+    "tar.gz": ["tar", "-czf", tmp, "."],
+    "tar-tree": ["git", "archive", "--format=tar", "-o", tmp, "HEAD"],
+  };
+  await run(cmds[kind], repoDir);
+  renameSync(tmp, file);
+}
+
+/**
+ * A hostile archive written by Python's zipfile/tarfile (entries a normal
+ * tool would not produce): `entries` maps names to text, or `{ symlink }`.
+ */
+export async function craftArchive(file: string, format: "zip" | "tar", entries: [string, string | { symlink: string }][]): Promise<void> {
+  const script = `
+import json, sys, tarfile, zipfile, io
+fmt, out, entries = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+if fmt == "zip":
+    z = zipfile.ZipFile(out, "w")
+    for name, v in entries:
+        if isinstance(v, dict):
+            info = zipfile.ZipInfo(name); info.create_system = 3; info.external_attr = (0o120777 << 16)
+            z.writestr(info, v["symlink"])
+        else:
+            z.writestr(name, v)
+    z.close()
+else:
+    t = tarfile.open(out, "w")
+    for name, v in entries:
+        info = tarfile.TarInfo(name)
+        if isinstance(v, dict):
+            info.type = tarfile.SYMTYPE; info.linkname = v["symlink"]; t.addfile(info)
+        else:
+            data = v.encode(); info.size = len(data); t.addfile(info, io.BytesIO(data))
+    t.close()
+`;
+  await run(["python3", "-c", script, format, file, JSON.stringify(entries)], ".");
+}
+
+/** A disconnected target `usb` reading `url` (path or URL) with one filetransfer of `files/` into `dest`; `extra`: more target lines. */
+export const disconnectedConfig = (url: string, dest: string, extra = "") =>
+  `targetConfigs:\n  - name: usb\n    disconnected: true\n    url: ${url}\n    branch: main\n${extra}` +
+  `    filetransfer:\n      - name: ft\n        targetPath: files\n        destinationDirectory: ${dest}\n        schedule: "*/5 * * * * *"\n`;

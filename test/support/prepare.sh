@@ -22,6 +22,10 @@ needs=(
   "git:git"
   "python3:python3"
   "tar:tar"
+  # test/git/disconnected*, verify: zip archives of repositories, GPG-signed commits
+  # (ssh-keygen for SSH signatures comes with openssh-client below).
+  "zip:zip"
+  "gnupg:gpg"
   # test/packaging: rpmbuild and rpmlint for the RPMs, qemu and an aarch64
   # glibc to run the arm64 binary, systemd-analyze to check the units.
   "rpm:rpmbuild"
@@ -34,6 +38,12 @@ needs=(
   "debootstrap:debootstrap"
   "rpm2cpio:rpm2cpio"
   "cpio:cpio"
+  # test/git/auth-ssh: a real sshd on a loopback port (test/support/sshd.ts).
+  "openssh-server:/usr/sbin/sshd"
+  "openssh-client:ssh-keygen"
+  # test/ansible, test/integration/ansible: Debian's ansible-playbook (host mode,
+  # and copied with its Python into the container-mode test image).
+  "ansible-core:ansible-playbook"
 )
 
 present() {

@@ -94,30 +94,6 @@ recipe_key() { # a hash over everything that shapes the image
 
 # ---- containers ---------------------------------------------------------------
 
-wait_ready() { # $1=name
-  local name=$1 deadline=$((SECONDS + TIMEOUT)) state=""
-  # A systemctl call right after `podman run` fails (no bus yet): poll.
-  while :; do
-    running "$name" || { pm logs "$name" >&2 || true; die "container $name exited during boot"; }
-    state=$(pm exec "$name" systemctl is-system-running 2>/dev/null || true)
-    case $state in
-      running | degraded) break ;;
-      maintenance | stopping) die "systemd in $name is $state" ;;
-    esac
-    [ $SECONDS -lt $deadline ] || { pm exec "$name" systemctl --failed --no-pager >&2 || true; die "timeout: $name is '$state' after ${TIMEOUT}s"; }
-    sleep 0.2
-  done
-  if [ "$state" = degraded ]; then
-    log "warning: $name is degraded:"
-    pm exec "$name" systemctl --failed --no-pager --plain >&2 || true
-  fi
-  # logind starts the lingering user's manager just after boot.
-  until [ "$(pm exec "$name" systemctl is-active "user@$TUID.service" 2>/dev/null)" = active ]; do
-    [ $SECONDS -lt $deadline ] || die "timeout: user@$TUID.service not active in $name"
-    sleep 0.2
-  done
-}
-
 start() { # $1=name, rest: options
   local name=$1; shift
   local -a shares=() extra=()
@@ -141,7 +117,7 @@ start() { # $1=name, rest: options
       --systemd=always --cap-add SYS_ADMIN --ulimit "nofile=$(limit n 65536)" --ulimit "nproc=$(limit u 32768)" \
       "${mounts[@]}" "${extra[@]}" "$IMAGE" /sbin/init >/dev/null
   fi
-  wait_ready "$name"
+  wait_systemd_ready "$name"
   echo "$name"
 }
 

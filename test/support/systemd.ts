@@ -80,16 +80,20 @@ function requirePodman(): string {
   throw new Error(process.env.CI ? `${what}; CI must provide it` : `${what}; run \`bash test/support/prepare.sh\` as root`);
 }
 
-/** Starts a testbed; extra `podman run` arguments (e.g. `-v A:B`) come last. */
-export async function startSystemdTestbed(extraRunArgs: string[] = []): Promise<SystemdTestbed> {
+/**
+ * Starts a testbed; extra `podman run` arguments (e.g. `-v A:B`) come last.
+ * `script`: another testbed recipe with the same `start NAME --share DIR --`
+ * interface (quadlet-testbed.sh: systemd 257 with Podman 5 inside).
+ */
+export async function startSystemdTestbed(extraRunArgs: string[] = [], script = SYSTEMD_TESTBED_SCRIPT): Promise<SystemdTestbed> {
   const podman = requirePodman();
   const containerName = (d: string) => `fetchit-sdtb-${basename(d).slice(PREFIX.length)}`;
   const dir = createScratchDir(PREFIX, (d): CleanupCommand[] => [{ cmd: [podman, "rm", "-f", "-t", "0", containerName(d)] }]);
   const name = containerName(dir);
   await sweepOrphans(podman);
-  const res = await run(["bash", SYSTEMD_TESTBED_SCRIPT, "start", name, "--share", dir, "--",
+  const res = await run(["bash", script, "start", name, "--share", dir, "--",
     "--label", `${LABEL_DIR}=${dir}`, "-v", `${DIST}:${DIST_INSIDE}:ro`, ...extraRunArgs]);
-  if (res.code !== 0) throw new Error(`systemd-testbed.sh start failed (${res.code}): ${res.stderr.trim()}`);
+  if (res.code !== 0) throw new Error(`${basename(script)} start failed (${res.code}): ${res.stderr.trim()}`);
 
   const execArgs = (opts: InsideOptions = {}) => {
     const args = [podman, "exec", "-i"];

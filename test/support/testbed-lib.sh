@@ -3,7 +3,8 @@
 # debootstrap tarball, and small container helpers. Sourced, not run.
 # Expects from the including script: IMAGE, CACHE, LABEL, SUITE,
 # IMPORT_CHANGES (podman import --change args), PACKAGES, MIRROR,
-# configure_rootfs, recipe_key, and log/die/pm.
+# configure_rootfs, recipe_key, and log/die/pm; for wait_systemd_ready
+# (systemd testbeds) also TIMEOUT and TUID.
 
 ensure_debootstrap() {
   command -v debootstrap >/dev/null && return
@@ -47,6 +48,30 @@ limit() { # $1=ulimit letter, $2=cap: "N:N" with N = min(hard limit, cap)
 }
 
 running() { [ "$(pm container inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+
+wait_systemd_ready() { # $1=name: systemd inside is running (or degraded) and user@TUID is active
+  local name=$1 deadline=$((SECONDS + TIMEOUT)) state=""
+  # A systemctl call right after `podman run` fails (no bus yet): poll.
+  while :; do
+    running "$name" || { pm logs "$name" >&2 || true; die "container $name exited during boot"; }
+    state=$(pm exec "$name" systemctl is-system-running 2>/dev/null || true)
+    case $state in
+      running | degraded) break ;;
+      maintenance | stopping) die "systemd in $name is $state" ;;
+    esac
+    [ $SECONDS -lt $deadline ] || { pm exec "$name" systemctl --failed --no-pager >&2 || true; die "timeout: $name is '$state' after ${TIMEOUT}s"; }
+    sleep 0.2
+  done
+  if [ "$state" = degraded ]; then
+    log "warning: $name is degraded:"
+    pm exec "$name" systemctl --failed --no-pager --plain >&2 || true
+  fi
+  # logind starts the lingering user's manager just after boot.
+  until [ "$(pm exec "$name" systemctl is-active "user@$TUID.service" 2>/dev/null)" = active ]; do
+    [ $SECONDS -lt $deadline ] || die "timeout: user@$TUID.service not active in $name"
+    sleep 0.2
+  done
+}
 
 make_tarball() { # $1=output
   [ "$(id -u)" = 0 ] || die "building the rootfs needs root (debootstrap)"

@@ -59,6 +59,7 @@ export function fakeSource(commits: Record<string, Tree>, head: string): FakeSou
       if (src.fetchError) throw src.fetchError;
       return src.head;
     },
+    forget() {},
     async diff(from, to) {
       src.calls.diff.push([from, to]);
       const a = from ? src.commits.get(from)! : {};

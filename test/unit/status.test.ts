@@ -7,6 +7,7 @@ describe("toStatusEntry", () => {
     expect(toStatusEntry(emptyState({ target: "t1", kind: "raw", method: "apps" }))).toEqual({
       target: "t1", kind: "raw", method: "apps",
       appliedCommit: null, appliedSubject: null, appliedAt: null,
+      fetchedHead: null, lastRunAt: null, lastResult: null, nextRunAt: null, running: false,
       consecutiveFailures: 0, lastError: null, nextRetryAt: null, resources: [],
     });
   });
@@ -22,6 +23,7 @@ describe("toStatusEntry", () => {
     expect(entry).toEqual({
       target: "t1", kind: "filetransfer", method: "conf",
       appliedCommit: "c".repeat(40), appliedSubject: "tweak conf", appliedAt: "2024-05-01T12:00:00.000Z",
+      fetchedHead: null, lastRunAt: null, lastResult: null, nextRunAt: null, running: false,
       consecutiveFailures: 4,
       lastError: { message: "disk full", at: "2024-05-01T12:05:00.000Z", commit: "d".repeat(40), retryable: true, files: ["files/x.conf"] },
       nextRetryAt: "2024-05-01T12:07:00.000Z",
@@ -40,7 +42,7 @@ describe("toStatusEntry", () => {
   test("the entry is plain JSON: every key present, even when null", () => {
     const json = JSON.parse(JSON.stringify(toStatusEntry(emptyState({ target: "t", kind: "raw", method: "m" }))));
     expect(Object.keys(json)).toEqual([
-      "target", "kind", "method", "appliedCommit", "appliedSubject", "appliedAt", "consecutiveFailures", "lastError", "nextRetryAt", "resources",
+      "target", "kind", "method", "appliedCommit", "appliedSubject", "appliedAt", "fetchedHead", "lastRunAt", "lastResult", "nextRunAt", "running", "consecutiveFailures", "lastError", "nextRetryAt", "resources",
     ]);
   });
 });

@@ -1,0 +1,149 @@
+/**
+ * `fetchit plan`: what one run of a method would do, computed the way
+ * run-method does it (fetch, diff, plan, drift check) but with no write: no
+ * Podman write, no host file, no state record. Only the methods' read-only
+ * capabilities (`identify`, `drifted`) are called; `prepare`, `apply` and
+ * `remove` never are. The git cache under the state dir is fetched into (that
+ * is fetchit's own data, not the host's).
+ */
+import type { Logger } from "../log.ts";
+import type { ManagedResource, MethodState } from "../state/store.ts";
+import { desiredFile } from "./apply-plan.ts";
+import { methodContext, type EngineDeps } from "./context.ts";
+import { planChanges, type Op } from "./plan.ts";
+import type { MethodJob } from "./run-method.ts";
+import { selfHealEnabled } from "./self-heal.ts";
+import { errorMessage } from "../errors.ts";
+
+export type PlanAction = "create" | "replace" | "remove" | "unchanged" | "error";
+
+/** One file of a method's plan (part of the stable `fetchit plan --json` shape). */
+export interface PlanItem {
+  action: PlanAction;
+  /** Path relative to targetPath (for a rename: the new path). */
+  file: string;
+  /** What the file manages or would manage (container name, destination path); null when unknown. */
+  resource: string | null;
+  /** Why: "new file", "spec changed", "renamed from X", "file deleted", "drift", "method settings changed", … */
+  reason: string;
+}
+
+/** One method's plan. */
+export interface MethodPlan {
+  target: string;
+  kind: string;
+  method: string;
+  appliedCommit: string | null;
+  head: string | null;
+  items: PlanItem[];
+  /** Something the run would do differently (back-off, permanent failure, drift left alone). */
+  notes: string[];
+  /** Fetch or diff failure: the plan is unknown. */
+  error: string | null;
+}
+
+/** Kinds whose files are specs of something running (a changed file = "spec changed"); others copy content. */
+const SPEC_KINDS = new Set(["raw", "kube"]);
+
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
+
+/** Same test as run-method: the method entry differs from the one its state was applied with. */
+function reconfigured(st: MethodState, job: MethodJob): boolean {
+  return st.appliedCommit !== undefined && st.config !== undefined && canonical(st.config) !== canonical(job.config);
+}
+
+/** The commit run-method would diff from (null = whole tree), with the same fallbacks. */
+async function diffBase(job: MethodJob, st: MethodState, reconf: boolean): Promise<string | null> {
+  const from = reconf ? null : (st.appliedCommit ?? null);
+  if (from && !(await job.source.hasCommit(from))) return null;
+  if (from && st.lastError?.commit && st.lastError.commit !== from) return null;
+  return from;
+}
+
+/** Plans one method against the fetched head; never throws (a failure is the plan's `error`). */
+export async function planMethod(job: MethodJob, deps: EngineDeps, log: Logger): Promise<MethodPlan> {
+  const st = await deps.state.load(job.key);
+  const plan: MethodPlan = {
+    ...job.key, appliedCommit: st.appliedCommit ?? null, head: null, items: [], notes: [], error: null,
+  };
+  /** State keys of files renamed in this diff: their record moves to the new path. */
+  const renamedAway = new Set<string>();
+  try {
+    const head = (plan.head = await job.source.fetch());
+    const reconf = reconfigured(st, job);
+    if (st.appliedCommit !== head || reconf) {
+      const from = await diffBase(job, st, reconf);
+      const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
+      const ops = planChanges(await job.source.diff(from, head, filter), st.resources, from === null);
+      for (const op of ops) plan.items.push(await describe(job, deps, op, log, reconf ? "method settings changed" : undefined));
+      for (const op of ops) if (op.op !== "remove" && op.fromRelPath) renamedAway.add(op.fromRelPath);
+      if (st.lastError?.commit === head && !st.lastError.retryable && !reconf) {
+        plan.notes.push(`commit ${head.slice(0, 9)} already failed with a permanent error; the daemon waits for a new commit (fetchit sync retries it)`);
+      }
+    }
+    if (st.nextRetryAt && Date.parse(st.nextRetryAt) > Date.now()) plan.notes.push(`backing off after a transient failure until ${st.nextRetryAt}`);
+    await addDrift(job, deps, st, plan, log, renamedAway);
+  } catch (err) {
+    plan.error = errorMessage(err);
+  }
+  return plan;
+}
+
+/** One op as a plan item; `identify` tells whether an update really changes anything. */
+async function describe(job: MethodJob, deps: EngineDeps, op: Op, log: Logger, why?: string): Promise<PlanItem> {
+  const ctx = methodContext(deps, job.key.target, job.config, log);
+  if (op.op === "remove") {
+    const previous = op.previous ?? (op.old ? await job.impl.identify(ctx, desiredFile(job, op.old)).catch(() => undefined) : undefined);
+    return { action: "remove", file: op.relPath, resource: previous?.name ?? null, reason: op.old ? "file deleted" : "file no longer in the tree" };
+  }
+  let next: ManagedResource;
+  try {
+    next = await job.impl.identify(ctx, desiredFile(job, op.file));
+  } catch (err) {
+    return { action: "error", file: op.file.relPath, resource: op.previous?.name ?? null, reason: errorMessage(err) };
+  }
+  const prev = op.previous;
+  const base = { file: op.file.relPath, resource: next.name };
+  if (!prev) return { ...base, action: "create", reason: why ?? (op.fromRelPath ? `renamed from ${op.fromRelPath}` : "new file") };
+  if (prev.name !== next.name) return { ...base, action: "replace", reason: why ?? `renamed from ${prev.name}` };
+  if (op.fromRelPath && op.fromRelPath !== op.file.relPath && prev.hash === next.hash) {
+    return { ...base, action: "unchanged", reason: `file renamed from ${op.fromRelPath}; same content` };
+  }
+  const changed = SPEC_KINDS.has(job.kind) ? "spec changed" : "content changed";
+  const renamed = op.fromRelPath && op.fromRelPath !== op.file.relPath ? `renamed from ${op.fromRelPath}; ` : "";
+  if (prev.hash !== next.hash) return { ...base, action: "replace", reason: why ?? `${renamed}${changed}` };
+  return { ...base, action: "unchanged", reason: "same spec" };
+}
+
+/** Drift of resources the plan leaves in place, and the resources nothing touches. */
+async function addDrift(job: MethodJob, deps: EngineDeps, st: MethodState, plan: MethodPlan, log: Logger, renamedAway: Set<string>): Promise<void> {
+  const touched = new Set([...renamedAway, ...plan.items.flatMap((i) => (i.action === "unchanged" ? [] : [i.file]))]);
+  const kept = Object.entries(st.resources).filter(([rel]) => !touched.has(rel));
+  let drifted = new Set<string>();
+  if (job.impl.drifted && kept.length) {
+    try {
+      drifted = new Set(await job.impl.drifted(methodContext(deps, job.key.target, job.config, log), Object.fromEntries(kept)));
+    } catch (err) {
+      plan.notes.push(`drift not checked: ${errorMessage(err)}`);
+    }
+  }
+  const heals = selfHealEnabled(job);
+  if (drifted.size && !heals) plan.notes.push("selfHeal is off: drifted resources are left as they are");
+  for (const [rel, r] of kept) {
+    const listed = plan.items.find((i) => i.file === rel);
+    if (drifted.has(rel) && heals) {
+      if (listed) Object.assign(listed, { action: "replace", reason: "drift" });
+      else plan.items.push({ action: "replace", file: rel, resource: r.name, reason: "drift" });
+    } else if (!listed) {
+      plan.items.push({ action: "unchanged", file: rel, resource: r.name, reason: drifted.has(rel) ? "drift (selfHeal off)" : "no change" });
+    }
+  }
+}
+
+/** Counts per action over every method. */
+export function summarize(plans: MethodPlan[]): Record<PlanAction, number> {
+  const sum: Record<PlanAction, number> = { create: 0, replace: 0, remove: 0, unchanged: 0, error: 0 };
+  for (const p of plans) for (const i of p.items) sum[i.action]++;
+  return sum;
+}
