@@ -220,11 +220,20 @@ const configReloadSource: Rule = {
   check(config) {
     const r: unknown = config.configReload;
     if (!isRecord(r)) return [];
-    const out = configReloadTarget(config, r);
+    const out = [...configReloadTarget(config, r), ...configReloadDevice(r)];
     if (r.schedule !== undefined || (isEmpty(r.configURL) && isEmpty(r.device) && isEmpty(r.target))) return out;
     return [...out, issue(["configReload", "schedule"], "required key missing when configURL, target or device is set")];
   },
 };
+
+/** `configReload.device` + `configPath`: both or neither, and not with configURL or target. */
+function configReloadDevice(r: Loose): ConfigIssue[] {
+  if (isEmpty(r.device)) return isEmpty(r.configPath) ? [] : [issue(["configReload", "configPath"], "needs device (the block device whose mount point holds the file)")];
+  const out: ConfigIssue[] = [];
+  if (isEmpty(r.configPath)) out.push(issue(["configReload", "configPath"], "required key missing when device is set (the config file's path on the device, e.g. fetchit/config.yaml)"));
+  if (!isEmpty(r.configURL) || !isEmpty(r.target)) out.push(issue(["configReload", "device"], "set one of configURL, target or device"));
+  return out;
+}
 
 /** `configReload.target` + `path`: both or neither, not with configURL, and target names a targetConfigs entry. */
 function configReloadTarget(config: FetchitConfig, r: Loose): ConfigIssue[] {

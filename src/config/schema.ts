@@ -103,8 +103,8 @@ export const TargetConfigSchema = Type.Object(
 export const ConfigReloadSchema = Type.Object(
   {
     configURL: str("URL the config is downloaded from on each schedule; a changed config replaces the current one. Default: $FETCHIT_CONFIG_URL. FetchIt docs spell it \"configUrl\"; keys are matched case-insensitively."),
-    device: str("Block device holding the config, read when present (disconnected reload). Default: none."),
-    configPath: str("Path of the config file on device. Default: none."),
+    device: str("Block device (e.g. /dev/sdb1 or /dev/disk/by-label/FLEET) whose mounted file system holds the config: on each schedule, while the device is mounted (fetchit never mounts it: fstab, a systemd .mount unit or udisks do), the file at configPath under its mount point (read from /proc/mounts) is the candidate config, as in FetchIt's USB reload. While it is not mounted the running config stays. Needs configPath and schedule; not with configURL or target. Default: none."),
+    configPath: str("Path of the config file on device, relative to its mount point (a leading / is ignored, as FetchIt read /mnt/<configPath>). Required with device. Default: none."),
     target: str("Name of a targetConfigs entry whose repository holds the config (read from its branch head), instead of configURL. Needs path. The target may have no methods. Default: none. Not in FetchIt."),
     path: str("File in the repository of target that holds the config, e.g. fetchit/config.yaml. Default: none. Not in FetchIt."),
     watch: Type.Optional(
@@ -121,7 +121,7 @@ export const ConfigReloadSchema = Type.Object(
   {
     ...STRICT,
     description:
-      "Periodically re-reads the config from configURL (else $FETCHIT_CONFIG_URL) or from path in a git target; a valid, changed config replaces the local file (the previous one kept as <file>.bak) and is swapped in: methods whose definition did not change keep their schedule and state and do not run again; changed ones re-apply, removed ones stop, new ones start. An invalid config, an unreachable source or an answer other than HTTP 200 leaves the running config in place and is logged (FetchIt wrote error pages as the config and restarted every method). URL downloads authenticate with the top-level gitAuth (pat: \"Authorization: token <pat>\"; username and password: basic auth). SIGHUP and edits of the local file (see watch) reload the same way. The gitAuth keys are accepted here for FetchIt compatibility (FetchIt parsed them but used the top-level gitAuth). device is not available in this version.",
+      "Periodically re-reads the config from configURL (else $FETCHIT_CONFIG_URL), from configPath on a mounted device, or from path in a git target; a valid, changed config replaces the local file (the previous one kept as <file>.bak) and is swapped in: methods whose definition did not change keep their schedule and state and do not run again; changed ones re-apply, removed ones stop, new ones start. An invalid config, an unreachable source or an answer other than HTTP 200 leaves the running config in place and is logged (FetchIt wrote error pages as the config and restarted every method). URL downloads authenticate with the top-level gitAuth (pat: \"Authorization: token <pat>\"; username and password: basic auth). SIGHUP and edits of the local file (see watch) reload the same way. The gitAuth keys are accepted here for FetchIt compatibility (FetchIt parsed them but used the top-level gitAuth).",
   },
 );
 

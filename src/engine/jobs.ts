@@ -61,7 +61,6 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
       });
     }
   });
-  if (config.configReload?.device) unavailable.push("configReload.device: reading the config from a device is not available in this version of fetchit yet; use configURL or target");
   return { jobs, tasks: buildTasks(config, jobs, stateDir, unavailable), unavailable };
 }
 

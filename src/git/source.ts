@@ -24,7 +24,7 @@ export interface GitSourceOptions {
   /** Parent of all bare clones, normally `<stateDir>/repos`. Created when missing. */
   cacheDir: string;
   log: Logger;
-  /** A fetch result younger than this is returned without asking the remote. Default 2000 ms. */
+  /** A fetch begun less than this long ago is reused without asking the remote (methods of a target ticking together). Default 1000 ms. */
   reuseMs?: number;
   /** Kill a git command that stays silent this long. Default 300 000 ms. */
   timeoutMs?: number;
@@ -81,7 +81,7 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     branch: opts.branch,
     dir: ctx.dir,
     fetch: () =>
-      singleFlight(ctx.state, ctx.recent, opts.reuseMs ?? 2000, () =>
+      singleFlight(ctx.state, ctx.recent, opts.reuseMs ?? 1000, () =>
         opts.importHead ? ctx.git().then(() => opts.importHead!(ctx.dir)) : fetchOnce(ctx, opts.fullHistory),
       ),
     forget: () => {
@@ -156,8 +156,10 @@ function singleFlight(state: SharedState, recent: LastFetch, reuseMs: number, ru
       state.inflight = undefined;
     });
   }
+  // Measured from when this call began, so a tick one schedule interval later always asks the remote again.
+  const began = Date.now();
   return state.inflight.then((sha) => {
-    recent.last = { sha, at: Date.now() };
+    recent.last = { sha, at: began };
     return sha;
   });
 }

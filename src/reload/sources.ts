@@ -1,12 +1,16 @@
 /**
  * Where configReload reads a newer config from on its schedule: a URL
- * (`configURL`, else $FETCHIT_CONFIG_URL, as in FetchIt) or, beyond FetchIt,
- * a file in a git target (`target` + `path`), read from the branch head.
+ * (`configURL`, else $FETCHIT_CONFIG_URL, as in FetchIt), a file on removable
+ * media (`device` + `configPath`, as in FetchIt, read from where the OS mounted
+ * it) or, beyond FetchIt, a file in a git target (`target` + `path`), read
+ * from the branch head.
  */
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { targetKey, type ConfigReload, type FetchitConfig } from "../config/index.ts";
 import { createGitSource, effectiveGitAuth, normalizeTargetPath, stripUserinfo } from "../git/index.ts";
 import type { Logger } from "../log.ts";
+import { resolveImagePath } from "../tasks/image-source.ts";
 import { DownloadError, downloadConfig } from "./http.ts";
 
 export interface RemoteConfig {
@@ -30,6 +34,7 @@ export function remoteConfig({ config, env, stateDir, log }: RemoteInputs): Remo
   const r = config.configReload;
   if (!r?.schedule) return undefined;
   if (r.target) return gitFile(r, config, stateDir, log);
+  if (r.device && r.configPath) return deviceFile(r.device, r.configPath, r.schedule, r.skew);
   const url = r.configURL || env.FETCHIT_CONFIG_URL;
   if (!url) return undefined;
   return {
@@ -63,6 +68,31 @@ function gitFile(r: ConfigReload, config: FetchitConfig, stateDir: string, log: 
       if (file.mode === "120000") throw new DownloadError(`${describe}: is a symbolic link; point configReload.path at the file itself`);
       last = { head, text: (await source.readBlob(file.blob)).toString("utf8") };
       return last.text;
+    },
+  };
+}
+
+/**
+ * `configReload.device` + `configPath`: the file at configPath under the
+ * device's mount point (fetchit never mounts it). While the device is not
+ * mounted the check fails with a message and the running config stays; when
+ * it comes back with a different file, that file is the new config.
+ */
+function deviceFile(device: string, configPath: string, schedule: string, skew: number | undefined): RemoteConfig {
+  return {
+    describe: `${configPath} on device ${device}`,
+    schedule,
+    skew,
+    async read() {
+      let path: string;
+      try {
+        path = resolveImagePath(configPath.replace(/^\/+/, ""), device);
+      } catch (err) {
+        throw new DownloadError(err instanceof Error ? err.message : String(err));
+      }
+      return readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
+        throw new DownloadError(`${path} on device ${device}: ${err.code === "ENOENT" ? "no such file; check configReload.configPath" : err.message}`);
+      });
     },
   };
 }

@@ -112,6 +112,9 @@ const cases: Case[] = [
   { name: "configReload target without path", yaml: "targetConfigs:\n- {name: c, url: x, branch: main}\nconfigReload:\n  target: c\n  schedule: '@hourly'\n", path: "configReload.path", message: "required key missing when target is set" },
   { name: "configReload path without target", yaml: "configReload:\n  path: f.yaml\n", path: "configReload.path", message: "needs target" },
   { name: "configReload target and configURL", yaml: "targetConfigs:\n- {name: c, url: x, branch: main}\nconfigReload:\n  target: c\n  path: f.yaml\n  configURL: https://h/c.yaml\n  schedule: '@hourly'\n", path: "configReload.target", message: "set either configURL or target, not both" },
+  { name: "configReload device without configPath", yaml: "configReload:\n  device: /dev/sdb1\n  schedule: '@hourly'\n", path: "configReload.configPath", message: "required key missing when device is set" },
+  { name: "configReload configPath without device", yaml: "configReload:\n  configPath: c.yaml\n", path: "configReload.configPath", message: "needs device" },
+  { name: "configReload device and configURL", yaml: "configReload:\n  device: /dev/sdb1\n  configPath: c.yaml\n  configURL: https://h/c.yaml\n  schedule: '@hourly'\n", path: "configReload.device", message: "set one of configURL, target or device" },
   { name: "configReload watch not a boolean", yaml: "configReload:\n  watch: sometimes\n", path: "configReload.watch", message: "expected true or false" },
   { name: "same key in two spellings", yaml: raw("Schedule: '@daily'"), path: "targetConfigs[0].raw[0].schedule", message: 'key given twice, as "schedule" and "Schedule"' },
   {

@@ -50,6 +50,16 @@ describe("fetch", () => {
     expect(t.count("ls-remote")).toBe(1);
   });
 
+  test("forget() drops the reused result: the next fetch asks the remote and sees the push", async () => {
+    const remote = await createRemote({ "a.txt": "1" });
+    const t = tracedSource(remote.url, { reuseMs: 60_000 });
+    await t.source.fetch();
+    const next = await remote.commit({ "a.txt": "2" });
+    t.source.forget();
+    expect(await t.source.fetch()).toBe(next);
+    expect(t.count("ls-remote")).toBe(2);
+  });
+
   test("concurrent calls, also from two sources of the same url and branch, run one fetch", async () => {
     const remote = await createRemote({ "a.txt": "1" });
     const a = tracedSource(remote.url);

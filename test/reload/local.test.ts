@@ -5,8 +5,9 @@
  * $FETCHIT_CONFIG_URL when there is no local config.
  */
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runOk } from "../support/exec.ts";
 import { harness, waitFor } from "../support/fetchit.ts";
 import { createRemote, tempDir } from "../support/git.ts";
 import { spawnFetchit, type FetchitProcess } from "../support/process.ts";
@@ -162,3 +163,36 @@ test("a reload that removes a method (pruneRemovedMethods: true) cleans it up; a
   expect(await running.stop()).toBe(0);
   running = undefined;
 });
+
+test("configReload.device + configPath: the config on a mounted device is picked up; unmounted, the running config stays", async () => {
+  if (process.getuid?.() !== 0) throw new Error("this test mounts a tmpfs and needs root (run the tests as root, as CI does)");
+  const remote = await createRemote({ "a/x.txt": "a1\n", "b/y.txt": "b1\n" });
+  const out = tempDir("fetchit-reload-dev-");
+  const device = `fetchit-test-cfgdev-${process.pid}-${Date.now()}`;
+  const cfg = (bDest: string) =>
+    twoMethodConfig(remote.url, [ft("a", "a", join(out, "a"), YEARLY), ft("b", "b", join(out, bDest), YEARLY)]) +
+    `configReload:\n  device: ${device}\n  configPath: /fleet/edge.yaml\n  schedule: "${EVERY_SECOND}"\n`;
+  const h = harness(undefined, cfg("b"));
+  running = spawnFetchit(["run", ...infoFlags(h.flags())]);
+  await waitFor("both applied", () => read(join(out, "a/x.txt")) === "a1\n" && read(join(out, "b/y.txt")) === "b1\n");
+  await waitFor("device not mounted reported", () => running!.output().includes(`device ${device} is not mounted`));
+  expect(count(running.output(), `device ${device} is not mounted`)).toBe(1);
+  const stateA = await appliedState(h.stateDir, "a");
+
+  const mnt = tempDir("fetchit-cfgmnt-");
+  await runOk(["mount", "-t", "tmpfs", device, mnt], { cwd: "/" });
+  try {
+    mkdirSync(join(mnt, "fleet"));
+    writeFileSync(join(mnt, "fleet/edge.yaml"), cfg("b2"));
+    await waitFor("reloaded from the device", () => read(join(out, "b2/y.txt")) === "b1\n");
+    expect(read(h.configFile)).toBe(cfg("b2"));
+    expect(read(`${h.configFile}.bak`)).toBe(cfg("b"));
+    expect(stateOf(h.stateDir, "a")).toEqual(stateA);
+  } finally {
+    await runOk(["umount", mnt], { cwd: "/" });
+  }
+  await Bun.sleep(2_500); // a few checks while the device is gone: the config read from it stays
+  expect(read(h.configFile)).toBe(cfg("b2"));
+  expect(await running.stop()).toBe(0);
+  running = undefined;
+}, 60_000);
