@@ -4,7 +4,7 @@
  * compiled binary in a real systemd (test/support/systemd.ts): as root and as
  * a user, the service runs, reloads, and uninstall takes it away again.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../../src/cli/cli.ts";
@@ -15,7 +15,7 @@ import { ExitError } from "../../src/errors.ts";
 import type { ExecResult } from "../../src/host/exec.ts";
 import { createHostFs } from "../../src/host/fs.ts";
 import { tempDir } from "../support/git.ts";
-import { DIST_INSIDE, ensureBinary, repoInside, SETUP_TIMEOUT, startSystemdTestbed, TESTER, type SystemdTestbed } from "../support/systemd.ts";
+import { DIST_INSIDE, repoInside, startSystemdTestbed, type SystemdTestbed, TESTER, withTestbed } from "../support/systemd.ts";
 
 describe("install and uninstall, on a temp dir", () => {
   function setup(overrides: Partial<InstallDeps> = {}) {
@@ -151,13 +151,7 @@ describe("install and uninstall, on a temp dir", () => {
 
 describe("install and uninstall, compiled, in a real systemd", () => {
   let tb: SystemdTestbed;
-  beforeAll(async () => {
-    await ensureBinary();
-    tb = await startSystemdTestbed();
-  }, SETUP_TIMEOUT);
-  afterAll(async () => {
-    await tb?.stop();
-  });
+  withTestbed(startSystemdTestbed, (t) => void (tb = t));
 
   const filesConfig = (url: string, dest: string) =>
     `targetConfigs:\n  - name: t\n    url: ${url}\n    branch: main\n    filetransfer:\n      - name: files\n        targetPath: files\n        destinationDirectory: ${dest}\n        schedule: "*/5 * * * * *"\n`;

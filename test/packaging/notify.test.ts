@@ -6,9 +6,9 @@
  * come from the `<N>` prefixes (`journalctl -p err` shows the error lines and
  * no info ones), and a frozen process (SIGSTOP) is killed by the watchdog.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { DIST_INSIDE, ensureBinary, repoInside, ROOT, SETUP_TIMEOUT, startSystemdTestbed, type SystemdTestbed } from "../support/systemd.ts";
+import { DIST_INSIDE, repoInside, ROOT, startSystemdTestbed, type SystemdTestbed, withTestbed } from "../support/systemd.ts";
 
 const UNIT = "/usr/lib/systemd/system/fetchit.service";
 
@@ -23,9 +23,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 }
 
 let tb: SystemdTestbed;
-beforeAll(async () => {
-  await ensureBinary();
-  tb = await startSystemdTestbed();
+withTestbed(startSystemdTestbed, async (t) => {
+  tb = t;
   await tb.execOk(["install", "-m", "755", `${DIST_INSIDE}/fetchit-linux-x64`, "/usr/bin/fetchit"]);
   await tb.copyIn(join(ROOT, "packaging/systemd/fetchit.service"), UNIT);
   await tb.writeFile("/etc/systemd/system/fetchit.service.d/50-test.conf", "[Service]\nWatchdogSec=2s\n");
@@ -41,9 +40,6 @@ beforeAll(async () => {
   const started = await tb.systemctl(["start", "fetchit.service"]);
   expect(started.stderr).toBe("");
   expect(started.code).toBe(0);
-}, SETUP_TIMEOUT);
-afterAll(async () => {
-  await tb?.stop();
 });
 
 test("WatchdogSec=2s: the pings keep fetchit running well past it; systemd records them", async () => {

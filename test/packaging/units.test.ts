@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node
 import { basename, join, relative } from "node:path";
 import { rpmPath, rpmVersion } from "../../build.ts";
 import { run, runOk } from "../support/exec.ts";
-import { DIST_INSIDE, ensureBinary, repoInside, ROOT, SETUP_TIMEOUT, startSystemdTestbed, TESTER, type SystemdTestbed } from "../support/systemd.ts";
+import { DIST_INSIDE, repoInside, ROOT, SETUP_TIMEOUT, startSystemdTestbed, type SystemdTestbed, TESTER, withTestbed } from "../support/systemd.ts";
 
 const SYSTEM_UNIT = join(ROOT, "packaging/systemd/fetchit.service");
 const USER_UNIT = join(ROOT, "packaging/systemd/fetchit-user.service");
@@ -95,15 +95,11 @@ async function startReloadStop(tb: SystemdTestbed, user: boolean): Promise<void>
 
 describe("packaging/systemd units, in a real systemd", () => {
   let tb: SystemdTestbed;
-  beforeAll(async () => {
-    await ensureBinary();
-    tb = await startSystemdTestbed();
+  withTestbed(startSystemdTestbed, async (t) => {
+    tb = t;
     await tb.execOk(["install", "-m", "755", `${DIST_INSIDE}/fetchit-linux-x64`, "/usr/bin/fetchit"]);
     await tb.copyIn(SYSTEM_UNIT, SYSTEM_PATH);
     if (existsSync(USER_UNIT)) await tb.copyIn(USER_UNIT, USER_PATH);
-  }, SETUP_TIMEOUT);
-  afterAll(async () => {
-    await tb?.stop();
   });
 
   test("systemd-analyze verify: the system unit", async () => {

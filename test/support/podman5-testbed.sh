@@ -125,32 +125,15 @@ table ip fetchit_testbed {
 NFT
 exec podman system service --time=0 unix:///run/podman/podman.sock
 EOF
-  cat >"$root/usr/local/sbin/testbed-image" <<'EOF'
-#!/bin/sh
-# testbed-image REF: the busybox test image, laid out as buildImage() in
-# test/support/podman.ts does it for the Podman 4 store.
-set -e
-ref=$1
-podman image exists "$ref" && exit 0
-d=$(mktemp -d)
-mkdir -p "$d/bin" "$d/tmp" "$d/etc" "$d/var/www" "$d/root"
-cp /bin/busybox "$d/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"; done
-chmod 1777 "$d/tmp"
-echo 'root:x:0:0:root:/root:/bin/sh' >"$d/etc/passwd"
-echo 'root:x:0:' >"$d/etc/group"
-tar -C "$d" -cf "$d.tar" .
-podman import -q --change 'ENV PATH=/bin' --change 'CMD ["/bin/sh"]' "$d.tar" "$ref" >/dev/null
-rm -rf "$d" "$d.tar"
-EOF
-  chmod 755 "$root/usr/local/sbin/testbed-service" "$root/usr/local/sbin/testbed-image"
+  write_image_script "$root/usr/local/sbin/testbed-image"
+  chmod 755 "$root/usr/local/sbin/testbed-service"
 }
 
 IMPORT_CHANGES=(--change 'ENV PODMAN_IGNORE_CGROUPSV1_WARNING=1'
   --change 'CMD ["/usr/bin/catatonit", "--", "/usr/local/sbin/testbed-service"]')
 
 recipe_key() { # a hash over everything that shapes the image
-  { declare -f configure_rootfs make_tarball; printf '%s|' "$SUITE" "$MIRROR" "$PACKAGES" "${IMPORT_CHANGES[@]}"; } |
+  { declare -f configure_rootfs; recipe_functions; printf '%s|' "$SUITE" "$MIRROR" "$PACKAGES" "${IMPORT_CHANGES[@]}"; } |
     sha256sum | cut -c1-16
 }
 

@@ -75,16 +75,10 @@ pm() { "${PODMAN_CMD[@]}" "$@"; }
 
 configure_rootfs() { # $1=rootfs
   local root=$1
-  # The test user, whose user manager logind starts at boot (linger).
-  chroot "$root" useradd -m -u "$TUID" -s /bin/bash "$TUSER"
-  mkdir -p "$root/var/lib/systemd/linger"
-  touch "$root/var/lib/systemd/linger/$TUSER"
-  # No periodic jobs that could fire during a test; no getty in a container.
+  add_lingering_user "$root"
   # --privileged leaves /proc/sys writable: sysctl.d would change the host's
   # kernel.pid_max/core_pattern; modules cannot be loaded in a container.
-  chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
-    e2scrub_all.timer e2scrub_reap.service fstrim.timer getty@tty1.service \
-    systemd-sysctl.service systemd-modules-load.service >/dev/null 2>&1
+  mask_idle_units "$root" systemd-sysctl.service systemd-modules-load.service
   mkdir -p "$root/etc/systemd/system.conf.d" "$root/etc/systemd/user.conf.d" "$root/etc/containers/containers.conf.d"
   # Short stop timeouts; no cgroup v1 deprecation warning in every podman call.
   printf '[Manager]\nDefaultTimeoutStopSec=20s\nDefaultEnvironment=PODMAN_IGNORE_CGROUPSV1_WARNING=1\n' |
@@ -109,33 +103,14 @@ EOF
   mkdir -p "$root/home/$TUSER/.config/containers"
   printf '[storage]\ndriver = "vfs"\n' >"$root/home/$TUSER/.config/containers/storage.conf"
   chroot "$root" chown -R "$TUSER:" "/home/$TUSER/.config"
-  cat >"$root/usr/local/bin/testbed-image" <<'EOF'
-#!/bin/sh
-# testbed-image REF: busybox-static with all applets and /www/index.html
-# imported as REF into the caller's store; no-op if present.
-set -e
-ref=$1
-podman image exists "$ref" && exit 0
-d=$(mktemp -d)
-mkdir -p "$d/bin" "$d/www" "$d/tmp" "$d/etc" "$d/root"
-cp /bin/busybox "$d/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"; done
-chmod 1777 "$d/tmp"
-echo 'root:x:0:0:root:/root:/bin/sh' >"$d/etc/passwd"
-echo 'root:x:0:' >"$d/etc/group"
-echo "hello from busybox" >"$d/www/index.html"
-tar -C "$d" -cf "$d.tar" .
-podman import -q --change 'ENV PATH=/bin' --change 'CMD ["/bin/sh"]' "$d.tar" "$ref" >/dev/null
-rm -rf "$d" "$d.tar"
-EOF
-  chmod 755 "$root/usr/local/bin/testbed-image"
+  write_image_script "$root/usr/local/bin/testbed-image"
 }
 
 IMPORT_CHANGES=(--change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3'
   --change 'ENV PODMAN_IGNORE_CGROUPSV1_WARNING=1')
 
 recipe_key() { # a hash over everything that shapes the image
-  { declare -f configure_rootfs make_tarball; printf '%s|' "$SUITE" "$MIRROR" "$PACKAGES" "$TUSER" "$TUID" "${IMPORT_CHANGES[@]}"; } |
+  { declare -f configure_rootfs; recipe_functions; printf '%s|' "$SUITE" "$MIRROR" "$PACKAGES" "$TUSER" "$TUID" "${IMPORT_CHANGES[@]}"; } |
     sha256sum | cut -c1-16
 }
 

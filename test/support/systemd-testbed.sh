@@ -66,14 +66,8 @@ pm() { "${PODMAN_CMD[@]}" "$@"; }
 
 configure_rootfs() { # $1=rootfs
   local root=$1
-  # The test user, whose user manager logind starts at boot (linger), as on a
-  # host where `loginctl enable-linger tester` was run.
-  chroot "$root" useradd -m -u "$TUID" -s /bin/bash "$TUSER"
-  mkdir -p "$root/var/lib/systemd/linger"
-  touch "$root/var/lib/systemd/linger/$TUSER"
-  # No periodic jobs that could fire during a test; no getty in a container.
-  chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
-    e2scrub_all.timer e2scrub_reap.service fstrim.timer getty@tty1.service >/dev/null 2>&1
+  add_lingering_user "$root"
+  mask_idle_units "$root"
   # Short stop timeouts: a unit that hangs on stop fails a test quickly
   # instead of holding `podman rm` for 90 s.
   mkdir -p "$root/etc/systemd/system.conf.d"
@@ -83,7 +77,7 @@ configure_rootfs() { # $1=rootfs
 IMPORT_CHANGES=(--change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3')
 
 recipe_key() { # a hash over everything that shapes the image
-  { declare -f configure_rootfs make_tarball; printf '%s|' "$SUITE" "$MIRROR" "$PACKAGES" "$TUSER" "$TUID" "${IMPORT_CHANGES[@]}"; } |
+  { declare -f configure_rootfs; recipe_functions; printf '%s|' "$SUITE" "$MIRROR" "$PACKAGES" "$TUSER" "$TUID" "${IMPORT_CHANGES[@]}"; } |
     sha256sum | cut -c1-16
 }
 

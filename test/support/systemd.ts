@@ -14,6 +14,7 @@
  * outlast a hook's timeout; build it first with
  * `bash test/support/systemd-testbed.sh build` (.ci/run does).
  */
+import { afterAll, beforeAll } from "bun:test";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { createScratchDir, run, runOk, type CleanupCommand, type RunResult } from "./exec.ts";
@@ -177,6 +178,24 @@ function sourcesMtime(): number {
   };
   for (const d of ["src", "examples", "packaging"]) if (existsSync(join(ROOT, d))) walk(join(ROOT, d));
   return newest;
+}
+
+/**
+ * The hooks of a test file (or describe block) that runs the compiled binary
+ * in a testbed: before its tests, build the binary if stale, start the testbed
+ * with `start` and hand it to `use` (which may prepare it further); after
+ * them, stop it.
+ */
+export function withTestbed<T extends { stop(): Promise<void> }>(start: () => Promise<T>, use: (tb: T) => void | Promise<void>): void {
+  let tb: T | undefined;
+  beforeAll(async () => {
+    await ensureBinary();
+    tb = await start();
+    await use(tb);
+  }, SETUP_TIMEOUT);
+  afterAll(async () => {
+    await tb?.stop();
+  });
 }
 
 /**

@@ -91,3 +91,45 @@ make_tarball() { # $1=output
   rm -rf "$root"
   trap - EXIT
 }
+
+# ---- recipe helpers: part of every testbed's recipe (see recipe_functions) ---
+
+add_lingering_user() { # $1=rootfs: $TUSER (uid $TUID), whose user manager logind starts at boot (as after `loginctl enable-linger`)
+  chroot "$1" useradd -m -u "$TUID" -s /bin/bash "$TUSER"
+  mkdir -p "$1/var/lib/systemd/linger"
+  touch "$1/var/lib/systemd/linger/$TUSER"
+}
+
+mask_idle_units() { # $1=rootfs, rest: more units. No periodic job may fire during a test; no getty in a container.
+  local root=$1; shift
+  chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
+    e2scrub_all.timer e2scrub_reap.service fstrim.timer getty@tty1.service "$@" >/dev/null 2>&1
+}
+
+write_image_script() { # $1=path of the script to write inside the rootfs
+  # `testbed-image REF`: the busybox test image (all applets, /www/index.html),
+  # laid out as buildImage() in test/support/podman.ts does it for the Podman 4
+  # store, imported as REF into the caller's store; no-op if present.
+  cat >"$1" <<'SCRIPT'
+#!/bin/sh
+set -e
+ref=$1
+podman image exists "$ref" && exit 0
+d=$(mktemp -d)
+mkdir -p "$d/bin" "$d/tmp" "$d/etc" "$d/var/www" "$d/www" "$d/root"
+cp /bin/busybox "$d/bin/busybox"
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"; done
+chmod 1777 "$d/tmp"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$d/etc/passwd"
+echo 'root:x:0:' >"$d/etc/group"
+echo "hello from busybox" >"$d/www/index.html"
+tar -C "$d" -cf "$d.tar" .
+podman import -q --change 'ENV PATH=/bin' --change 'CMD ["/bin/sh"]' "$d.tar" "$ref" >/dev/null
+rm -rf "$d" "$d.tar"
+SCRIPT
+  chmod 755 "$1"
+}
+
+recipe_functions() { # the bodies of the shared functions that shape an image, for recipe_key
+  declare -f make_tarball add_lingering_user mask_idle_units write_image_script
+}

@@ -7,8 +7,8 @@
  * oneshot that only echoes) are installed first; without them the error must
  * say the timer is missing.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ensureBinary, SETUP_TIMEOUT, startSystemdTestbed, TESTER, type SystemdTestbed } from "../support/systemd.ts";
+import { describe, expect, test } from "bun:test";
+import { startSystemdTestbed, type SystemdTestbed, TESTER, withTestbed } from "../support/systemd.ts";
 import { FETCHIT_INSIDE } from "./kit.ts";
 
 const T = 120_000;
@@ -17,13 +17,7 @@ const SERVICE = "[Unit]\nDescription=stand-in for podman auto-update\n[Service]\
 const DROP_IN = "podman-auto-update.timer.d/fetchit-schedule.conf";
 
 let tb: SystemdTestbed;
-beforeAll(async () => {
-  await ensureBinary();
-  tb = await startSystemdTestbed();
-}, SETUP_TIMEOUT);
-afterAll(async () => {
-  await tb?.stop();
-});
+withTestbed(startSystemdTestbed, (t) => void (tb = t));
 
 async function syncAs(who: "root" | "tester", config: string) {
   const home = who === "root" ? "/root" : TESTER.home;

@@ -4,20 +4,14 @@
  * test/integration cannot: this machine's PID 1 is not systemd). The
  * podman-auto-update units are stand-ins (no Podman in the testbed).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureBinary, repoInside, ROOT, SETUP_TIMEOUT, startSystemdTestbed, type SystemdTestbed } from "../support/systemd.ts";
+import { repoInside, ROOT, startSystemdTestbed, type SystemdTestbed, withTestbed } from "../support/systemd.ts";
 import { FETCHIT_INSIDE } from "./kit.ts";
 
 let tb: SystemdTestbed;
-beforeAll(async () => {
-  await ensureBinary();
-  tb = await startSystemdTestbed();
-}, SETUP_TIMEOUT);
-afterAll(async () => {
-  await tb?.stop();
-});
+withTestbed(startSystemdTestbed, (t) => void (tb = t));
 
 function tree(dir: string, prefix = ""): Record<string, string> {
   const out: Record<string, string> = {};

@@ -7,11 +7,11 @@
  * MainPIDs and container ids, the files on disk, and a busybox httpd
  * answering on its published port from the host.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseDryRun, serviceOf } from "../../src/methods/quadlet-units.ts";
-import { ensureBinary, repoInside, ROOT, SETUP_TIMEOUT, TESTER } from "../support/systemd.ts";
+import { repoInside, ROOT, SETUP_TIMEOUT, TESTER, withTestbed } from "../support/systemd.ts";
 import { httpGet, portClosed, QUADLET_IMAGE, startQuadletTestbed, type QuadletTestbed } from "../support/quadlet.ts";
 
 /** A busybox httpd on `port` (RunInit: busybox as PID 1 ignores SIGTERM; 143 is its exit on stop). */
@@ -39,14 +39,7 @@ const reloadCount = async () =>
 
 let tb: QuadletTestbed;
 
-beforeAll(async () => {
-  await ensureBinary();
-  tb = await startQuadletTestbed();
-}, SETUP_TIMEOUT);
-
-afterAll(async () => {
-  await tb?.stop();
-});
+withTestbed(startQuadletTestbed, (t) => void (tb = t));
 
 describe("quadlet as root", () => {
   const dir = "/etc/containers/systemd";

@@ -7,20 +7,14 @@
  * restart, no stale *.wants symlink after a delete, journal lines of a unit
  * that fails, one daemon-reload per apply.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ensureBinary, SETUP_TIMEOUT, startSystemdTestbed, type SystemdTestbed } from "../support/systemd.ts";
+import { describe, expect, test } from "bun:test";
+import { startSystemdTestbed, type SystemdTestbed, withTestbed } from "../support/systemd.ts";
 import { commit, exists, expectActive, linksTo, reloadCount, scenario, show, sleeper, sync, syncOk, systemctl, type Scenario, type Who } from "./kit.ts";
 
 const T = 120_000;
 let tb: SystemdTestbed;
 
-beforeAll(async () => {
-  await ensureBinary();
-  tb = await startSystemdTestbed();
-}, SETUP_TIMEOUT);
-afterAll(async () => {
-  await tb?.stop();
-});
+withTestbed(startSystemdTestbed, (t) => void (tb = t));
 
 const DROP_IN = (v: string) => `[Service]\nEnvironment=FETCHIT_TEST=${v}\n`;
 
