@@ -3,6 +3,8 @@
  * brackets, plain keys after a dot, odd keys quoted.
  */
 
+import type { ConfigIssue } from "../errors.ts";
+
 /** One step into the document: a mapping key or a list index. */
 export type Segment = string | number;
 
@@ -42,3 +44,9 @@ export function pointerToSegments(pointer: string, root: unknown): Segment[] {
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
+
+/** One config problem at `path` (segments, formatted as in every message). */
+export const issue = (path: Segment[], message: string): ConfigIssue => ({ path: formatPath(path), message });
+
+/** True for a key that is absent or an empty string (FetchIt treats both as unset). */
+export const isEmpty = (v: unknown): boolean => v === undefined || v === "";

@@ -11,7 +11,8 @@ import type { ConfigIssue } from "../errors.ts";
 import { scheduleProblem } from "./cron.ts";
 import { notifyIssues } from "./notify.ts";
 import { listenIssues } from "./listen.ts";
-import { formatPath, isRecord, type Segment } from "./path.ts";
+import { configReloadIssues } from "./reload-check.ts";
+import { formatPath, isEmpty, isRecord, issue, type Segment } from "./path.ts";
 import { METHOD_KINDS, type FetchitConfig, type MethodKind, type TargetConfig } from "./types.ts";
 
 export { toCronPattern, scheduleProblem, CRON_MODE } from "./cron.ts";
@@ -62,8 +63,6 @@ function methods(config: FetchitConfig): MethodEntry[] {
   return out;
 }
 
-const issue = (path: Segment[], message: string): ConfigIssue => ({ path: formatPath(path), message });
-const isEmpty = (v: unknown) => v === undefined || v === "";
 
 const targetSource: Rule = {
   name: "target-source",
@@ -217,36 +216,8 @@ const validSchedules: Rule = {
 
 const configReloadSource: Rule = {
   name: "config-reload-source",
-  check(config) {
-    const r: unknown = config.configReload;
-    if (!isRecord(r)) return [];
-    const out = [...configReloadTarget(config, r), ...configReloadDevice(r)];
-    if (r.schedule !== undefined || (isEmpty(r.configURL) && isEmpty(r.device) && isEmpty(r.target))) return out;
-    return [...out, issue(["configReload", "schedule"], "required key missing when configURL, target or device is set")];
-  },
+  check: (config) => configReloadIssues(config, targets(config).map(([, t]) => targetKey(t as Pick<TargetConfig, "name" | "url" | "branch" | "device">))),
 };
-
-/** `configReload.device` + `configPath`: both or neither, and not with configURL or target. */
-function configReloadDevice(r: Loose): ConfigIssue[] {
-  if (isEmpty(r.device)) return isEmpty(r.configPath) ? [] : [issue(["configReload", "configPath"], "needs device (the block device whose mount point holds the file)")];
-  const out: ConfigIssue[] = [];
-  if (isEmpty(r.configPath)) out.push(issue(["configReload", "configPath"], "required key missing when device is set (the config file's path on the device, e.g. fetchit/config.yaml)"));
-  if (!isEmpty(r.configURL) || !isEmpty(r.target)) out.push(issue(["configReload", "device"], "set one of configURL, target or device"));
-  return out;
-}
-
-/** `configReload.target` + `path`: both or neither, not with configURL, and target names a targetConfigs entry. */
-function configReloadTarget(config: FetchitConfig, r: Loose): ConfigIssue[] {
-  if (isEmpty(r.target)) return isEmpty(r.path) ? [] : [issue(["configReload", "path"], "needs target (the targetConfigs name whose repository holds the file)")];
-  const out: ConfigIssue[] = [];
-  if (!isEmpty(r.configURL)) out.push(issue(["configReload", "target"], "set either configURL or target, not both"));
-  if (isEmpty(r.path)) out.push(issue(["configReload", "path"], "required key missing when target is set (the config file in that repository)"));
-  const names = targets(config).map(([, t]) => targetKey(t as Pick<TargetConfig, "name" | "url" | "branch" | "device">));
-  if (typeof r.target === "string" && !names.includes(r.target)) {
-    out.push(issue(["configReload", "target"], `no target named ${JSON.stringify(r.target)} in targetConfigs${names.length ? ` (targets: ${names.join(", ")})` : ""}`));
-  }
-  return out;
-}
 
 /**
  * Effective name of an `images[]` entry: its `name`, else the file name of

@@ -5,10 +5,9 @@
  * Existence is checked at run time (the files may live on media mounted later).
  */
 import type { ConfigIssue } from "../errors.ts";
-import { formatPath, isRecord, type Segment } from "../config/path.ts";
+import { isRecord, issue, type Segment } from "../config/path.ts";
 import type { FetchitConfig } from "../config/types.ts";
 
-const issue = (path: Segment[], message: string): ConfigIssue => ({ path: formatPath(path), message });
 
 function disconnectedUrl(t: Record<string, unknown>, at: Segment[]): ConfigIssue[] {
   const url = t.url;
