@@ -6,6 +6,7 @@
  * with `stoppedAt` when it stops. Never holds secrets: ids, times, commits and
  * error messages (which never contain credentials).
  */
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { HostFs } from "../host/fs.ts";
 import type { Logger } from "../log.ts";
@@ -58,13 +59,24 @@ export function runtimeSnapshot(tracker: RunTracker, schedule: ScheduleInfo[], s
   return { version: 1, pid: process.pid, startedAt: new Date(tracker.startedAt).toISOString(), updatedAt: now, stoppedAt: iso(stoppedAt), jobs };
 }
 
+/**
+ * Temp file + rename (readers never see half a file), but no fsync: the file
+ * is rewritten after every tick and only describes the running process, so it
+ * is not worth a flush to disk each time (SD cards and eMMC on edge boxes wear).
+ */
+async function writeVolatile(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await rename(tmp, path);
+}
+
 /** Coalesces writes: at most one a second, always the latest snapshot. */
 export function runtimeWriter(fs: HostFs, stateDir: string, snapshot: () => RuntimeInfo, log: Logger) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let writing = Promise.resolve();
   const write = (info: RuntimeInfo) =>
     (writing = writing
-      .then(() => fs.writeFileAtomic(runtimeFile(stateDir), JSON.stringify(info, null, 2) + "\n", 0o600))
+      .then(() => writeVolatile(fs.resolve(runtimeFile(stateDir)), JSON.stringify(info, null, 2) + "\n"))
       .catch((err) => log.warn("could not write the runtime file (fetchit status will lack last/next run)", { err })));
   return {
     /** Schedules a write within a second. */
