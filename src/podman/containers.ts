@@ -3,7 +3,7 @@
  * a value (null/false) where callers treat it as "nothing to do".
  */
 import { PodmanApiError } from "../errors.ts";
-import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, type Transport } from "./transport.ts";
+import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, retryBusy, type Transport } from "./transport.ts";
 import type { ContainerInspect, ContainerListEntry, ContainerSpec } from "./types.ts";
 
 /** Options of a container removal. */
@@ -53,20 +53,22 @@ export async function stopContainer(t: Transport, nameOrId: string, timeoutSecon
 export async function removeContainer(t: Transport, nameOrId: string, opts: RemoveContainerOptions = {}): Promise<boolean> {
   const path = `/containers/${seg(nameOrId)}`;
   const endpoint = `DELETE /libpod/containers/${nameOrId}`;
-  const res = await t.send("DELETE", path, {
-    query: { force: opts.force ?? false, v: opts.volumes ?? false, timeout: opts.timeoutSeconds },
-    allowStatus: [404],
-    timeoutMs: DEFAULT_TIMEOUT_MS + (opts.timeoutSeconds ?? 10) * 1000,
+  return retryBusy(async () => {
+    const res = await t.send("DELETE", path, {
+      query: { force: opts.force ?? false, v: opts.volumes ?? false, timeout: opts.timeoutSeconds },
+      allowStatus: [404],
+      timeoutMs: DEFAULT_TIMEOUT_MS + (opts.timeoutSeconds ?? 10) * 1000,
+    });
+    if (res.status === 404) return false;
+    // Podman 4+ answers 200 with one report per container; a report may carry an error.
+    const reports = parseJson<{ Err?: unknown }[] | null | undefined>(endpoint, res);
+    const failed = Array.isArray(reports) ? reports.find((r) => typeof r.Err === "string" && r.Err) : undefined;
+    if (failed) {
+      const msg = String(failed.Err);
+      throw new PodmanApiError(`${endpoint}: ${msg}`, res.status, endpoint, { retryable: isRetryableFailure(500, msg) });
+    }
+    return true;
   });
-  if (res.status === 404) return false;
-  // Podman 4+ answers 200 with one report per container; a report may carry an error.
-  const reports = parseJson<{ Err?: unknown }[] | null | undefined>(endpoint, res);
-  const failed = Array.isArray(reports) ? reports.find((r) => typeof r.Err === "string" && r.Err) : undefined;
-  if (failed) {
-    const msg = String(failed.Err);
-    throw new PodmanApiError(`${endpoint}: ${msg}`, res.status, endpoint, { retryable: isRetryableFailure(500, msg) });
-  }
-  return true;
 }
 
 /** The container's inspect data (labels never null), or null when no such container. */

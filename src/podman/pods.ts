@@ -7,7 +7,7 @@
  */
 import { PodmanApiError } from "../errors.ts";
 import { PULL_TIMEOUT_MS } from "./images.ts";
-import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, type Transport } from "./transport.ts";
+import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, retryBusy, type Transport } from "./transport.ts";
 import type { PlayKubeReport, PodListEntry } from "./types.ts";
 
 /** Options of a kube play (query parameters of `POST /libpod/play/kube`). */
@@ -64,13 +64,15 @@ export async function removePod(t: Transport, name: string, timeoutSeconds?: num
     if (stop.status === 404) return false;
   }
   const endpoint = `DELETE /libpod/pods/${name}`;
-  const res = await t.send("DELETE", `/pods/${seg(name)}`, { query: { force: true }, allowStatus: [404], timeoutMs: wait });
-  if (res.status === 404) return false;
-  const report = parseJson<{ Err?: unknown } | null | undefined>(endpoint, res);
-  if (report && typeof report.Err === "string" && report.Err) {
-    throw new PodmanApiError(`${endpoint}: ${report.Err}`, res.status, endpoint, { retryable: isRetryableFailure(500, report.Err) });
-  }
-  return true;
+  return retryBusy(async () => {
+    const res = await t.send("DELETE", `/pods/${seg(name)}`, { query: { force: true }, allowStatus: [404], timeoutMs: wait });
+    if (res.status === 404) return false;
+    const report = parseJson<{ Err?: unknown } | null | undefined>(endpoint, res);
+    if (report && typeof report.Err === "string" && report.Err) {
+      throw new PodmanApiError(`${endpoint}: ${report.Err}`, res.status, endpoint, { retryable: isRetryableFailure(500, report.Err) });
+    }
+    return true;
+  });
 }
 
 /** true when a named volume exists. */

@@ -137,6 +137,23 @@ export function isRetryableFailure(status: number | undefined, message: string):
   return !USER_ERROR.test(message);
 }
 
+/**
+ * Runs a removal again (up to 3 tries, 0.5 s then 1 s apart) when Podman
+ * answers "device or resource busy": Podman 4.3 sometimes cannot unmount the
+ * shm of a container that is restarting (crash loop) on the first try, and
+ * can a moment later. Anything else is thrown at once.
+ */
+export async function retryBusy<T>(fn: () => Promise<T>, tries = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= tries || !(err instanceof PodmanApiError) || !/device or resource busy/i.test(err.message)) throw err;
+      await Bun.sleep(500 * attempt);
+    }
+  }
+}
+
 function statusError(endpoint: string, status: number, statusText: string, text: string): PodmanApiError {
   const msg = podmanMessage(text);
   const line = `${endpoint}: ${status}${statusText ? ` ${statusText}` : ""}${msg ? `: ${msg}` : ""}`;
