@@ -3,6 +3,7 @@
  * cache directory, fetched cheaply (ls-remote first, single-flight, short
  * reuse window) and read only through git objects at exact commits.
  */
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -49,6 +50,8 @@ interface SharedState {
   ready?: Promise<void>;
   initDone?: boolean;
   inflight?: Promise<string>;
+  /** Whose credentials the fetch in flight uses: a source with other credentials waits for it, never joins it. */
+  inflightBy?: string;
   /** The sha in HEAD_REF, once read or fetched (saves a rev-parse per tick). */
   localHead?: string;
 }
@@ -65,6 +68,8 @@ interface SourceContext {
   log: Logger;
   state: SharedState;
   recent: LastFetch;
+  /** A digest of the credentials this source fetches with (never the credentials themselves). */
+  credentials: string;
   /** The runner, after the bare repository exists. */
   git(): Promise<GitRunner>;
 }
@@ -81,7 +86,7 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     branch: opts.branch,
     dir: ctx.dir,
     fetch: () =>
-      singleFlight(ctx.state, ctx.recent, opts.reuseMs ?? 1000, () =>
+      singleFlight(ctx.state, ctx.recent, opts.reuseMs ?? 1000, ctx.credentials, () =>
         opts.importHead ? ctx.git().then(() => opts.importHead!(ctx.dir)) : fetchOnce(ctx, opts.fullHistory),
       ),
     forget: () => {
@@ -127,7 +132,8 @@ function sourceContext(opts: GitSourceOptions): SourceContext {
     await state.ready;
     return (runner ??= makeRunner());
   };
-  return { dir, remote, log, state, recent, git };
+  const credentials = createHash("sha256").update(JSON.stringify(opts.auth?.auth ?? null)).digest("hex");
+  return { dir, remote, log, state, recent, credentials, git };
 }
 
 /** One round: ls-remote; fetch only when the remote head differs from the local one. */
@@ -148,10 +154,17 @@ async function fetchOnce(ctx: SourceContext, fullHistory = false): Promise<strin
   return head;
 }
 
-/** Joins an in-flight fetch, reuses a result younger than `reuseMs`, or starts `run`. */
-function singleFlight(state: SharedState, recent: LastFetch, reuseMs: number, run: () => Promise<string>): Promise<string> {
-  if (recent.last && Date.now() - recent.last.at < reuseMs) return Promise.resolve(recent.last.sha);
+/**
+ * Joins an in-flight fetch made with the same credentials, reuses a result
+ * younger than `reuseMs`, or starts `run` (after an in-flight fetch made with
+ * other credentials, so one repository never runs two fetches at once and no
+ * target learns a head through another target's credentials).
+ */
+async function singleFlight(state: SharedState, recent: LastFetch, reuseMs: number, by: string, run: () => Promise<string>): Promise<string> {
+  if (recent.last && Date.now() - recent.last.at < reuseMs) return recent.last.sha;
+  while (state.inflight && state.inflightBy !== by) await state.inflight.catch(() => undefined);
   if (!state.inflight) {
+    state.inflightBy = by;
     state.inflight = run().finally(() => {
       state.inflight = undefined;
     });

@@ -41,6 +41,20 @@ function sourceWith(url: string, auth: GitAuth | undefined, where = "gitAuth") {
 }
 
 describe("gitAuth over HTTP basic auth", () => {
+  test("two sources of one repository with different credentials never share a fetch: the wrong password fails even while the right one fetches", async () => {
+    const { remote, server } = await privateRepo("carol", "pw-Carol-5511");
+    const good = sourceWith(server.url, { username: "carol", password: "pw-Carol-5511" });
+    const bad = tracedSource(server.url, { cacheDir: good.cacheDir, auth: { auth: { username: "carol", password: "wrong" }, where: "targetConfigs[1].gitAuth" } });
+    const [ok, refused] = await Promise.allSettled([good.source.fetch(), bad.source.fetch()]);
+    expect(ok.status === "fulfilled" && ok.value).toBe(await remote.head());
+    expect(refused.status).toBe("rejected");
+    expect(String(refused.status === "rejected" && refused.reason)).toContain("the server rejected the credentials");
+    // the same credentials do share one fetch
+    const again = tracedSource(server.url, { cacheDir: good.cacheDir, auth: { auth: { username: "carol", password: "pw-Carol-5511" }, where: "gitAuth" } });
+    await Promise.all([good.source.fetch(), again.source.fetch()]);
+    expect(good.count("ls-remote") + again.count("ls-remote")).toBe(2); // 1 from the first round + 1 shared
+  });
+
   test("username/password: fetches; the password is in no argument, file or log line", async () => {
     const { remote, server } = await privateRepo("alice", "pw-Alice-7731");
     const t = sourceWith(server.url, { username: "alice", password: "pw-Alice-7731" });
