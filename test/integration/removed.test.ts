@@ -1,19 +1,14 @@
 /** A method or target removed from the config: its resources stay (default) or go (pruneRemovedMethods: true) at the next start. */
-import { beforeAll, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { harness, SLEEPER, waitFor } from "../support/fetchit.ts";
 import { createRemote, tempDir } from "../support/git.ts";
-import { sharedPodman, type TestPodman } from "../support/podman.ts";
+import { type TestPodman, withSharedPodman } from "../support/podman.ts";
 import { spawnFetchit } from "../support/process.ts";
 
 let podman: TestPodman;
-beforeAll(async () => {
-  podman = await sharedPodman();
-}, 60_000);
-beforeEach(async () => {
-  await podman.reset();
-});
+withSharedPodman((p) => void (podman = p));
 
 const names = async () => (await podman.cli(["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter(Boolean).sort();
 

@@ -1,5 +1,5 @@
 /** Self-heal: containers removed, stopped or replaced out of band come back within one run, with one Podman call when nothing drifted. */
-import { beforeAll, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { parseConfig } from "../../src/config/index.ts";
 import type { EngineDeps } from "../../src/engine/context.ts";
 import { buildJobs } from "../../src/engine/jobs.ts";
@@ -11,15 +11,10 @@ import { createPodmanClient, type PodmanClient } from "../../src/podman/index.ts
 import { createStateStore } from "../../src/state/store.ts";
 import { harness, SLEEPER, targetConfig } from "../support/fetchit.ts";
 import { createRemote, tempDir } from "../support/git.ts";
-import { sharedPodman, type TestPodman } from "../support/podman.ts";
+import { type TestPodman, withSharedPodman } from "../support/podman.ts";
 
 let podman: TestPodman;
-beforeAll(async () => {
-  podman = await sharedPodman();
-}, 60_000);
-beforeEach(async () => {
-  await podman.reset();
-});
+withSharedPodman((p) => void (podman = p));
 
 const spec = (name: string, extra: Record<string, unknown> = {}) => JSON.stringify({ Image: podman.image, Name: name, Command: SLEEPER, ...extra });
 const rawMethod = (extra = "") => `    raw:\n      - name: apps\n        targetPath: raw\n        schedule: "*/5 * * * * *"\n${extra}`;

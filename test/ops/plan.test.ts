@@ -5,21 +5,16 @@
  * that nothing on the host changed: the Podman listing, the destination files
  * and the state records are byte-for-byte the same after a plan.
  */
-import { beforeAll, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { PlanReport } from "../../src/cli/plan.ts";
 import { harness, SLEEPER, targetConfig } from "../support/fetchit.ts";
 import { createRemote, tempDir } from "../support/git.ts";
-import { sharedPodman, type TestPodman } from "../support/podman.ts";
+import { type TestPodman, withSharedPodman } from "../support/podman.ts";
 
 let podman: TestPodman;
-beforeAll(async () => {
-  podman = await sharedPodman();
-}, 60_000);
-beforeEach(async () => {
-  await podman.reset();
-});
+withSharedPodman((p) => void (podman = p));
 
 const spec = (name: string, extra: Record<string, unknown> = {}) => JSON.stringify({ Image: podman.image, Name: name, Command: SLEEPER, ...extra });
 const rawMethod = `    raw:\n      - name: apps\n        targetPath: raw\n        schedule: "*/5 * * * * *"\n`;

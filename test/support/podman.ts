@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expect } from "bun:test";
+import { beforeAll, beforeEach, expect } from "bun:test";
 import { PodmanApiError } from "../../src/errors.ts";
 import { createPodmanClient } from "../../src/podman/index.ts";
 import { createScratchDir, runOk, type CleanupCommand } from "./exec.ts";
@@ -61,6 +61,22 @@ let shared: Promise<TestPodman> | undefined;
 export function sharedPodman(): Promise<TestPodman> {
   shared ??= testPodmanVersion() === 5 ? startPodman5({ prefix: PREFIX, image: TEST_IMAGE, network: NETWORK, freePort }) : start();
   return shared;
+}
+
+/**
+ * The hooks of a test file that uses the shared service: start it (or take the
+ * running one) before the tests and hand it to `use`; before each test, remove
+ * every container, pod and volume.
+ */
+export function withSharedPodman(use: (podman: TestPodman) => void): void {
+  let podman: TestPodman | undefined;
+  beforeAll(async () => {
+    podman = await sharedPodman();
+    use(podman);
+  }, 60_000);
+  beforeEach(async () => {
+    await podman?.reset();
+  });
 }
 
 function requireTools(): string {
