@@ -18,6 +18,7 @@ import {
 } from "./schema-methods.ts";
 import { NotifyListSchema } from "./notify.ts";
 import { ListenSchema } from "./listen.ts";
+import { HealthSchema } from "./health.ts";
 
 export {
   AnsibleMethodSchema,
@@ -192,6 +193,7 @@ export const FetchitConfigSchema = Type.Object(
           "true: when a method (or a whole target) disappears from the config, remove what it deployed (containers, files) at the next start. false: leave it in place and say so in the log. Default: false. Not in FetchIt (its issue #252).",
       }),
     ),
+    health: Type.Optional(HealthSchema),
   },
   {
     ...STRICT,
