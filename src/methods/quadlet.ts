@@ -17,6 +17,7 @@ import { sha256 } from "../host/fs.ts";
 import { batchOf, note, quadletDirectory, settle, type Batch, type Deferred } from "./quadlet-batch.ts";
 import { QUADLET_TYPES, quadletSuffix, serviceOf } from "./quadlet-units.ts";
 import { validateQuadlet } from "./quadlet-validate.ts";
+import { quadletHealthy } from "./quadlet-health.ts";
 import { destinationOf } from "./filetransfer.ts";
 import type { FileFailure, Method, MethodContext } from "./types.ts";
 
@@ -169,6 +170,7 @@ export const quadlet: Method<QuadletMethod> = {
     for (const path of batch.supportRemoved.splice(0)) await removeFile(ctx, batch, path);
     return [...failures, ...(await settle(ctx, batch))];
   },
+  healthy: quadletHealthy,
 };
 
 /** The suffixes quadlet generates services from (for docs and tests). */
