@@ -97,12 +97,19 @@ export async function watchContainers(
   const driver = createHealthDriver(podman, window.since + window.windowMs);
   const warned = new Set<string>();
   return sampleWindow(window, async (final) => {
-    const seen = await list();
+    let seen = await list();
+    const checked = (only?: HealthStatus) =>
+      watched.flatMap((w) => {
+        const h = healthOf(seen.get(w.name) ?? { Id: "", State: "" });
+        return h && (!only || h === only) ? [w.name] : [];
+      });
+    await driver.tick(checked());
+    // A check still running or not run yet at the end: its result decides, not the timing.
+    if (final && (await driver.settle(checked("starting")))) seen = await list();
     const problems: FileFailure[] = [];
     for (const w of watched) {
       const s = seen.get(w.name);
       if (s && !first.has(w.name)) first.set(w.name, s);
-      if (s && healthOf(s)) await driver.tick(w.name);
       if (s && healthOf(s) && !driver.due(w.name) && !warned.has(w.name)) {
         warned.add(w.name);
         log.warn("health gate: the container's first healthcheck falls after the window; its health is not judged (make health.window longer than its HealthStartPeriod + HealthInterval)", { container: w.name });

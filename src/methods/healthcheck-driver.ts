@@ -1,5 +1,5 @@
 /**
- * Makes a container's healthcheck run during the health window. Podman runs
+ * Makes containers' healthchecks run during the health window. Podman runs
  * healthchecks from systemd timers; where no systemd runs them (a container
  * host without systemd, Podman's API in a container), the status would stay
  * `starting` for ever. So the gate runs the check itself
@@ -8,7 +8,8 @@
  * and Podman applies its own retries and start period to the result. Once a
  * check shows up that the gate did not run, Podman's timer is at work and the
  * gate only watches. At most one inspect and one check per container per
- * interval (never more than once a second).
+ * interval (never more than once a second), at most 4 checks at once (each is
+ * an exec in its container), the longest-waiting first.
  */
 import type { PodmanClient } from "../podman/index.ts";
 
@@ -23,65 +24,88 @@ interface HealthInspect {
 }
 
 interface Driven {
+  name: string;
   intervalMs: number;
   timeoutMs: number;
   nextAt: number;
   /** When the gate's last own check finished (the container's start before the first). */
   ownDone: number;
+  /** An own check has completed. */
+  checked: boolean;
   /** Podman's timer runs the checks: only watch. */
   byPodman: boolean;
-  running: boolean;
+  inflight?: Promise<void>;
   /** A check falls within the window (else "starting" at the end is not held against it). */
   dueInWindow: boolean;
 }
 
 const NS_PER_MS = 1_000_000;
 const DEFAULT_INTERVAL_MS = 30_000;
+const MAX_RUNNING = 4;
 
 export interface HealthDriver {
-  /** Runs the container's check when it is due (not awaited: a check may take its whole timeout). */
-  tick(name: string): Promise<void>;
+  /** Starts the checks of `names` that are due (not awaited: a check may take its whole timeout). */
+  tick(names: string[]): Promise<void>;
+  /**
+   * End of the window: waits for the checks of `names` in flight and runs one
+   * now for each that the gate has not checked yet; true when it did anything
+   * (the caller lists again).
+   */
+  settle(names: string[]): Promise<boolean>;
   /** Whether a check of `name` was due within the window. */
   due(name: string): boolean;
   /** "; last healthcheck (exit 1): <output>" for a failure message, "" when none. */
   lastOutput(name: string): Promise<string>;
 }
 
-async function inspect(podman: PodmanClient, name: string): Promise<HealthInspect | undefined> {
-  return podman.request<HealthInspect>("GET", `/containers/${encodeURIComponent(name)}/json`).catch(() => undefined);
-}
+const inspect = (podman: PodmanClient, name: string) =>
+  podman.request<HealthInspect>("GET", `/containers/${encodeURIComponent(name)}/json`).catch(() => undefined);
 
 /** A driver for one window ending at `end` (epoch ms). */
 export function createHealthDriver(podman: PodmanClient, end: number): HealthDriver {
   const driven = new Map<string, Driven>();
-  const first = async (name: string): Promise<Driven | undefined> => {
+  let running = 0;
+  const learn = async (name: string): Promise<Driven | undefined> => {
     const c = await inspect(podman, name);
     if (!c) return undefined;
     const intervalMs = Math.max(1000, (c.Config?.Healthcheck?.Interval ?? 0) / NS_PER_MS || DEFAULT_INTERVAL_MS);
     const started = Date.parse(c.State?.StartedAt ?? "") || Date.now();
     const timeoutMs = (c.Config?.Healthcheck?.Timeout ?? 0) / NS_PER_MS || 30_000;
-    const d: Driven = { intervalMs, timeoutMs, nextAt: started + intervalMs, ownDone: started, byPodman: false, running: false, dueInWindow: started + intervalMs <= end };
+    const d: Driven = { name, intervalMs, timeoutMs, nextAt: started + intervalMs, ownDone: started, checked: false, byPodman: false, dueInWindow: started + intervalMs <= end };
     driven.set(name, d);
     return d;
   };
+  const run = (d: Driven): Promise<void> => {
+    running++;
+    d.nextAt = Date.now() + d.intervalMs;
+    d.inflight = podman
+      .requestRaw("GET", `/containers/${encodeURIComponent(d.name)}/healthcheck`, { timeoutMs: d.timeoutMs + 5000, allowStatus: [404, 409, 500] })
+      .then(() => void (d.checked = true), () => undefined)
+      .finally(() => {
+        running--;
+        d.inflight = undefined;
+        d.ownDone = Date.now();
+      });
+    return d.inflight;
+  };
+  /** Leaves a container to Podman when a check the gate did not run shows in its log. */
+  const podmanRuns = async (d: Driven) => {
+    const last = (await inspect(podman, d.name))?.State?.Health?.Log?.at(-1);
+    if (last?.Start && Date.parse(last.Start) > d.ownDone + 100) d.byPodman = true;
+    return d.byPodman;
+  };
   return {
-    async tick(name) {
-      const d = driven.get(name) ?? (await first(name));
-      if (!d || d.byPodman || d.running || Date.now() < d.nextAt) return;
-      const last = (await inspect(podman, name))?.State?.Health?.Log?.at(-1);
-      if (last?.Start && Date.parse(last.Start) > d.ownDone + 100) {
-        d.byPodman = true;
-        return;
+    async tick(names) {
+      const all = await Promise.all(names.map(async (n) => driven.get(n) ?? (await learn(n))));
+      const due = all.filter((d): d is Driven => !!d && !d.byPodman && !d.inflight && Date.now() >= d.nextAt).sort((a, b) => a.nextAt - b.nextAt);
+      for (const d of due.slice(0, Math.max(0, MAX_RUNNING - running))) if (!(await podmanRuns(d))) void run(d);
+    },
+    async settle(names) {
+      const open = names.map((n) => driven.get(n)).filter((d): d is Driven => !!d && !d.byPodman && d.dueInWindow && (!!d.inflight || !d.checked));
+      for (let i = 0; i < open.length; i += MAX_RUNNING) {
+        await Promise.all(open.slice(i, i + MAX_RUNNING).map((d) => d.inflight ?? run(d)));
       }
-      d.running = true;
-      d.nextAt = Date.now() + d.intervalMs;
-      void podman
-        .requestRaw("GET", `/containers/${encodeURIComponent(name)}/healthcheck`, { timeoutMs: d.timeoutMs + 5000, allowStatus: [404, 409, 500] })
-        .catch(() => undefined)
-        .finally(() => {
-          d.running = false;
-          d.ownDone = Date.now();
-        });
+      return open.length > 0;
     },
     due: (name) => driven.get(name)?.dueInWindow ?? true,
     async lastOutput(name) {
