@@ -55,14 +55,15 @@ export async function healthGate(opts: BenchOptions): Promise<ScenarioResult> {
     await Bun.write(config, `targetConfigs:\n  - name: bench\n    url: ${remote.url}\n    branch: main\n    raw:\n      - name: r\n        targetPath: raw\n        schedule: "@hourly"\n${v.health}`);
     const proxy = podmanProxy(podman.socketPath);
     const t = performance.now();
-    const sync = Bun.spawn([bin, "sync", "--config", config, "--state-dir", join(dir, "state"), "--podman-socket", proxy.socket, "--log-level", "warn"], {
+    const sync = Bun.spawn([bin, "sync", "--config", config, "--state-dir", join(dir, "state"), "--podman-socket", proxy.socket, "--log-level", "info"], {
       env: { ...process.env, FETCHIT_CONFIG: undefined },
       stdout: "ignore",
       stderr: "pipe",
     });
-    const code = await sync.exited;
+    const [code, log] = await Promise.all([sync.exited, new Response(sync.stderr).text()]);
     const ms = performance.now() - t;
-    if (code !== 0) throw new Error(`fetchit sync (${v.name}) failed: ${await new Response(sync.stderr).text()}`);
+    if (code !== 0) throw new Error(`fetchit sync (${v.name}) failed: ${log}`);
+    const gateMs = Number(/health gate passed.*?ms=(\d+)/.exec(log)?.[1] ?? NaN);
     const calls = proxy.calls();
     proxy.stop();
     const byKind: Record<string, number> = {};
@@ -74,14 +75,15 @@ export async function healthGate(opts: BenchOptions): Promise<ScenarioResult> {
     if (v.health) {
       const added = ms - baseMs;
       // With healthchecks the gate also waits for the checks themselves (execs in the containers) at the end of the window.
-      const target = v.spec.HealthCmd ? {} : { target: `≈ ${WINDOW_S * 1000} ms`, ok: added < WINDOW_S * 1000 + 2500 };
-      rows.push({ what: `${v.name}: added wall time (window ${WINDOW_S} s)`, value: Math.round(added), unit: "ms", ...target });
+      const target = v.spec.HealthCmd ? {} : { target: `≈ ${WINDOW_S * 1000} ms`, ok: gateMs < WINDOW_S * 1000 + 1500 };
+      rows.push({ what: `${v.name}: the gate itself (fetchit's log, from the apply's end)`, value: gateMs, unit: "ms", ...target });
+      rows.push({ what: `${v.name}: added wall time vs no gate (includes the apply's noise)`, value: Math.round(added), unit: "ms" });
       rows.push({ what: `${v.name}: container listings during the gate`, value: byKind.list ?? 0, unit: "calls" });
       const perResSec = gateInspects / (n * WINDOW_S);
       rows.push({ what: `${v.name}: gate inspects per container per second`, value: perResSec, unit: "/s", target: "≤ 1", ok: perResSec <= 1 });
       if (byKind.healthcheck) rows.push({ what: `${v.name}: healthchecks run by the gate per container per second`, value: byKind.healthcheck / (n * WINDOW_S), unit: "/s" });
     }
-    detail[v.name] = { ms, calls: byKind };
+    detail[v.name] = { ms, gateMs, calls: byKind };
   }
   await podman.reset();
   return { scenario: `6. health gate cost (${n} raw containers, window ${WINDOW_S} s)`, rows, detail };
