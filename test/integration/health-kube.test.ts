@@ -2,7 +2,8 @@
  * Health gate of the kube method against the real Podman service (4.3, and
  * 5.4 with FETCHIT_TEST_PODMAN=5) through `fetchit sync`: a pod whose
  * container exits 2 s after starting passes the play's own check (1 s) but
- * fails the gate; a healthy pod and a run-once pod that exits 0 pass.
+ * fails the gate, as does a failing liveness probe; a healthy pod and a
+ * run-once pod that exits 0 pass.
  */
 import { beforeEach, describe, expect, test } from "bun:test";
 import { createRemote, type TestRemote } from "../support/git.ts";
@@ -48,6 +49,14 @@ describe("kube health gate", () => {
     expect(r.st.lastError.files).toEqual(["kube/web.yaml"]);
     expect(r.st.lastError.message).toMatch(/kube\/web\.yaml: health gate: pod hk-web: container hk-web-app (restarted|exited with code 5)/);
     expect(r.st.lastError.message).toContain("pod-crash-31");
+  });
+
+  test("a liveness probe that fails fails the gate (Podman's healthcheck, run by the gate where no systemd timer does)", async () => {
+    const probe = `${pod("hk-probe")}    livenessProbe:\n      exec: {command: [sh, -c, "echo probe-says-no; exit 1"]}\n      periodSeconds: 1\n      failureThreshold: 1\n`;
+    await remote.commit({ "kube/web.yaml": probe }, "failing probe");
+    const r = await sync(h);
+    expect(r.code).toBe(1);
+    expect(r.st.lastError.message).toMatch(/pod hk-probe: container hk-probe-app (is unhealthy|restarted|exited)/); // Podman 5 acts on a failed liveness probe itself (stops or restarts the container)
   });
 
   test("a run-once pod (restartPolicy Never) that exits 0 passes; one that exits 1 fails", async () => {
