@@ -7,6 +7,7 @@ import type { UnitHealthState } from "../../src/host/systemctl.ts";
 import { silentLogger } from "../../src/log.ts";
 import { judgeContainer, type ContainerSample, type WatchedContainer } from "../../src/methods/container-health.ts";
 import { parseRawSpec } from "../../src/methods/raw-spec.ts";
+import { namesFile } from "../../src/methods/quadlet-units.ts";
 import { judgeUnit } from "../../src/methods/unit-health.ts";
 
 describe("parseDuration", () => {
@@ -129,4 +130,11 @@ describe("judgeUnit", () => {
     expect(judgeUnit(u({ activeState: "activating", subState: "start" }), u(), false)).toBeUndefined();
     expect(judgeUnit(u({ activeState: "activating", subState: "start" }), u(), true)).toContain("still activating");
   });
+});
+
+test("namesFile: a quadlet file naming a support file (the services the quadlet gate watches when that file changes)", () => {
+  expect(namesFile("[Kube]\nYaml=kweb.yaml\n", "kweb.yaml")).toBe(true);
+  expect(namesFile("[Container]\nEnvironmentFile = ./app.env \n", "app.env")).toBe(true);
+  expect(namesFile("[Kube]\nYaml=other-kweb.yaml\n", "kweb.yaml")).toBe(false);
+  expect(namesFile("[Kube]\nYaml=kweb.yaml.bak\n", "kweb.yaml")).toBe(false);
 });
