@@ -11,6 +11,7 @@ import type { ConfigIssue } from "../errors.ts";
 import { scheduleProblem } from "./cron.ts";
 import { notifyIssues } from "./notify.ts";
 import { listenIssues } from "./listen.ts";
+import { healthIssues } from "./health.ts";
 import { configReloadIssues } from "./reload-check.ts";
 import { formatPath, isEmpty, isRecord, issue, type Segment } from "./path.ts";
 import { METHOD_KINDS, type FetchitConfig, type MethodKind, type TargetConfig } from "./types.ts";
@@ -264,6 +265,7 @@ export const RULES: readonly Rule[] = [
   imageSources,
   { name: "notify-urls", check: notifyIssues },
   { name: "listen", check: listenIssues },
+  { name: "health", check: healthIssues },
   { name: "git-auth", check: (config) => gitAuthIssues(config) },
   { name: "disconnected-and-verify", check: disconnectedIssues },
 ];

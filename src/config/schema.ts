@@ -19,6 +19,7 @@ import {
 import { NotifyListSchema } from "./notify.ts";
 import { ListenSchema } from "./listen.ts";
 import { HostSchema } from "./host.ts";
+import { HealthSchema } from "./health.ts";
 
 export {
   AnsibleMethodSchema,
@@ -194,6 +195,7 @@ export const FetchitConfigSchema = Type.Object(
           "true: when a method (or a whole target) disappears from the config, remove what it deployed (containers, files) at the next start. false: leave it in place and say so in the log. Default: false. Not in FetchIt (its issue #252).",
       }),
     ),
+    health: Type.Optional(HealthSchema),
   },
   {
     ...STRICT,

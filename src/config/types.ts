@@ -17,6 +17,22 @@ export interface CommonMethod {
   targetPath: string;
   /** Glob relative to targetPath; `*` also matches `/` as in FetchIt. Absent = "**". */
   glob?: string;
+  /** This method's health gate; wins over the top-level `health` key by key (src/config/health.ts). */
+  health?: HealthConfig;
+}
+
+/** `health:` (top level or per method): the health gate of each apply (src/config/health.ts). */
+export interface HealthConfig {
+  /** Seconds, or a duration string ("10s", "2m"); 0 = nothing watched. Absent = 10s. */
+  window?: number | string;
+  /** Roll back when the gate fails (default true). */
+  rollback?: boolean;
+  /** Host command run after the window (argv list, or a string for /bin/sh -c); "" / [] = none. */
+  command?: string | string[];
+  /** How long command may run: seconds or a duration string. Absent = 60s. */
+  timeout?: number | string;
+  /** URL that must answer 2xx by the end of the window; "" = none. */
+  http?: string;
 }
 
 export interface RawMethod extends CommonMethod {
@@ -178,6 +194,8 @@ export interface FetchitConfig {
   listen?: ListenConfig;
   /** Remove what a method deployed once it is no longer in the config (default false). */
   pruneRemovedMethods?: boolean;
+  /** Health gate of every method; a method's own block wins key by key. */
+  health?: HealthConfig;
 }
 
 /** The method list keys of a target, in the order fetchit schedules them. */

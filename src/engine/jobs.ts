@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { targetKey } from "../config/index.ts";
+import { resolveHealth } from "../config/health.ts";
 import { METHOD_KINDS, type CommonMethod, type FetchitConfig } from "../config/types.ts";
 import { createCommitVerifier, createDisconnectedSource, createGitSource, disconnectedLabel, effectiveGitAuth, type GitSource } from "../git/index.ts";
 import type { Logger } from "../log.ts";
@@ -29,6 +30,7 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
   const jobs: MethodJob[] = [];
   const unavailable: string[] = [];
   const sources = new Map<string, GitSource>();
+  const globalHealth = config.health;
   config.targetConfigs.forEach((t, ti) => {
     const target = targetKey(t);
     const why = unsupportedTarget(t);
@@ -57,7 +59,10 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
           unavailable.push(`targetConfigs[${ti}].${kind}[${mi}] (${config.name}): the ${kind} method is not available in this version of fetchit yet; it will not run`);
           return;
         }
-        jobs.push({ key: { target, kind, method: config.name }, kind, impl, config, source, ...(verifier ? { verifier } : {}) });
+        // The gate lives in job.health, not in job.config: changing it re-applies nothing (job-diff still sees it).
+        const { health: own, ...settings } = config;
+        const health = config.health || globalHealth ? { health: resolveHealth(globalHealth, own) } : {};
+        jobs.push({ key: { target, kind, method: config.name }, kind, impl, config: settings, source, ...health, ...(verifier ? { verifier } : {}) });
       });
     }
   });
