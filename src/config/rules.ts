@@ -12,6 +12,7 @@ import { scheduleProblem } from "./cron.ts";
 import { notifyIssues } from "./notify.ts";
 import { listenIssues } from "./listen.ts";
 import { healthIssues } from "./health.ts";
+import { rolloutIssues } from "./rollout.ts";
 import { configReloadIssues } from "./reload-check.ts";
 import { formatPath, isEmpty, isRecord, issue, type Segment } from "./path.ts";
 import { METHOD_KINDS, type FetchitConfig, type MethodKind, type TargetConfig } from "./types.ts";
@@ -266,6 +267,7 @@ export const RULES: readonly Rule[] = [
   { name: "notify-urls", check: notifyIssues },
   { name: "listen", check: listenIssues },
   { name: "health", check: healthIssues },
+  { name: "rollout", check: rolloutIssues },
   { name: "git-auth", check: (config) => gitAuthIssues(config) },
   { name: "disconnected-and-verify", check: disconnectedIssues },
 ];

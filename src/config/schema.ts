@@ -20,6 +20,7 @@ import { NotifyListSchema } from "./notify.ts";
 import { ListenSchema } from "./listen.ts";
 import { HostSchema } from "./host.ts";
 import { HealthSchema } from "./health.ts";
+import { RolloutSchema } from "./rollout.ts";
 
 export {
   AnsibleMethodSchema,
@@ -91,6 +92,7 @@ export const TargetConfigSchema = Type.Object(
     ),
     verifyCommitsInfo: Type.Optional(VerifyCommitsInfoSchema),
     gitAuth: Type.Optional(GitAuthSchema),
+    rollout: Type.Optional(RolloutSchema),
     raw: Type.Optional(methodListSchema("raw", RawMethodSchema)),
     kube: Type.Optional(methodListSchema("kube", KubeMethodSchema)),
     systemd: Type.Optional(methodListSchema("systemd", SystemdMethodSchema)),
@@ -196,6 +198,7 @@ export const FetchitConfigSchema = Type.Object(
       }),
     ),
     health: Type.Optional(HealthSchema),
+    rollout: Type.Optional(RolloutSchema),
   },
   {
     ...STRICT,

@@ -113,6 +113,8 @@ export interface TargetConfig {
   verifyCommitsInfo?: VerifyCommitsInfo;
   /** This target's credentials; replaces the top-level gitAuth for it. */
   gitAuth?: GitAuth;
+  /** Staged waves of this target; wins over the top-level `rollout` key by key (src/config/rollout.ts). */
+  rollout?: RolloutConfig;
   raw?: RawMethod[];
   kube?: KubeMethod[];
   systemd?: SystemdMethod[];
@@ -196,6 +198,18 @@ export interface FetchitConfig {
   pruneRemovedMethods?: boolean;
   /** Health gate of every method; a method's own block wins key by key. */
   health?: HealthConfig;
+  /** Staged waves of every target (src/config/rollout.ts; not in FetchIt). */
+  rollout?: RolloutConfig;
+}
+
+/** `rollout:` (top level or per target): staged waves and quarantine reports. */
+export interface RolloutConfig {
+  /** Number of waves (default 1). */
+  waves?: number;
+  /** Time between waves: seconds or a duration string. */
+  interval?: number | string;
+  /** Push refs/fetchit/quarantine/<sha> when this host quarantines a commit. */
+  report?: boolean;
 }
 
 /** The method list keys of a target, in the order fetchit schedules them. */
