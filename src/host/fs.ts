@@ -17,8 +17,10 @@ export interface HostFs {
   /** The absolute host path for `path` (after re-basing on the root). */
   resolve(path: string): string;
   readFile(path: string): Promise<Buffer | null>;
-  /** temp file in the same directory + fsync + rename; creates parent directories. */
+  /** temp file in the same directory + fsync + rename + fsync of the directory; creates parent directories. */
   writeFileAtomic(path: string, data: Uint8Array | string, mode?: number): Promise<void>;
+  /** rename within one directory, then fsync of that directory (the new name survives a power cut); false when `from` is missing. */
+  renameDurable(from: string, to: string): Promise<boolean>;
   /** lstat: symlinks are reported as such, never followed. null when missing. */
   lstat(path: string): Promise<FileStat | null>;
   mkdirp(path: string, mode?: number): Promise<void>;
@@ -35,6 +37,39 @@ export function sha256(data: Uint8Array | string): string {
 
 function isErrno(err: unknown, ...codes: string[]): boolean {
   return typeof err === "object" && err !== null && codes.includes((err as { code?: string }).code ?? "");
+}
+
+/**
+ * fsync of a directory: makes a rename in it durable. Without it, ext4 and
+ * flash can come back from a power cut with the old entry or none at all.
+ * Best effort: some file systems (e.g. some FUSE or 9p mounts) refuse it.
+ */
+export async function syncDir(dir: string): Promise<void> {
+  let dh: fsp.FileHandle | undefined;
+  try {
+    dh = await fsp.open(dir, "r");
+    await dh.sync();
+  } catch (err) {
+    if (!isErrno(err, "EINVAL", "ENOTSUP", "EOPNOTSUPP", "EISDIR", "EBADF")) throw err;
+  } finally {
+    await dh?.close();
+  }
+}
+
+/** `<path>.corrupt-<UTC time>`, e.g. `x.json.corrupt-20260101T120000Z`. */
+export function corruptName(path: string, now = new Date()): string {
+  return `${path}.corrupt-${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "")}`;
+}
+
+/**
+ * Moves a damaged record aside (what a power cut leaves: empty, truncated,
+ * unparsable) so the next start reads none and starts afresh; the directory
+ * is fsynced. Returns the new path, or null when another process moved it first.
+ */
+export async function moveAsideCorrupt(fs: HostFs, path: string): Promise<string | null> {
+  let to = corruptName(path);
+  if (await fs.lstat(to)) to = `${to}-${randomBytes(2).toString("hex")}`;
+  return (await fs.renameDurable(path, to)) ? to : null;
 }
 
 export function createHostFs(root = "/"): HostFs {
@@ -67,6 +102,17 @@ export function createHostFs(root = "/"): HostFs {
         await fsp.rm(tmp, { force: true });
         throw err;
       }
+      await syncDir(dirname(target));
+    },
+    async renameDurable(from, to) {
+      try {
+        await fsp.rename(resolve(from), resolve(to));
+      } catch (err) {
+        if (isErrno(err, "ENOENT")) return false;
+        throw err;
+      }
+      await syncDir(dirname(resolve(to)));
+      return true;
     },
     async lstat(p) {
       try {
