@@ -2,7 +2,10 @@
  * `fetchit run` (alias `start`): the daemon, until SIGTERM/SIGINT or `signal`
  * aborts. SIGHUP, edits of the config file and configReload swap a new
  * config in (src/reload/): unchanged methods keep running untouched; an
- * invalid config is rejected and the running config stays.
+ * invalid config is rejected and the running config stays. A stop at any
+ * moment of start-up (the handlers are in from the first instant, see
+ * src/signals.ts) skips what has not begun, lets what is in flight finish
+ * and save its state, and exits 0.
  */
 import type { FetchitConfig } from "../config/types.ts";
 import { Daemon } from "../daemon.ts";
@@ -11,6 +14,8 @@ import { sdNotify } from "../host/notify.ts";
 import { startOperations, type Operations } from "../http/operations.ts";
 import { attachRunHooks, startDaemonWatchdog } from "../notify/daemon-hooks.ts";
 import { closeNotifier } from "../notify/index.ts";
+import { setAsideDamagedRuntime } from "../engine/runtime-file.ts";
+import { hangupCount, onHangup, stopRequested } from "../signals.ts";
 import { lockStateDir } from "../state/lock.ts";
 import type { ConfigReloader } from "../reload/reloader.ts";
 import { prepareDemo } from "./demo.ts";
@@ -24,35 +29,35 @@ export interface RunOptions extends GlobalOptions {
   listen?: string;
 }
 
-async function startDaemon(config: FetchitConfig, rt: Runtime, env: Env): Promise<Daemon> {
+async function startDaemon(config: FetchitConfig, rt: Runtime, env: Env, stop: AbortSignal): Promise<Daemon> {
   const daemon = new Daemon(config, rt.stateDir, rt.deps);
   attachRunHooks(daemon, config, env, rt.deps.log);
   await reconcileRemoved(daemon.jobs, rt.deps, config.pruneRemovedMethods ?? false);
+  if (stop.aborted) return daemon; // stopped during start-up: schedule nothing
   daemon.start();
   // Type=notify: ready once the config is loaded and every method is scheduled.
   sdNotify(`READY=1\nSTATUS=running ${daemon.jobs.length} method(s) from ${rt.configFile}`, env);
   return daemon;
 }
 
-function untilStopped(signal?: AbortSignal): Promise<void> {
+function untilStopped(stop: AbortSignal): Promise<void> {
+  if (stop.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {
     // Signal listeners do not keep the event loop alive: an idle daemon (no methods yet) would exit at once.
     const keepAlive = setInterval(() => {}, 2 ** 30);
-    const done = () => {
-      clearInterval(keepAlive);
-      resolve();
-    };
-    signal?.addEventListener("abort", done, { once: true });
-    process.once("SIGTERM", done);
-    process.once("SIGINT", done);
+    stop.addEventListener("abort", () => (clearInterval(keepAlive), resolve()), { once: true });
   });
 }
 
 export async function runCommand(opts: RunOptions, env: Env, signal?: AbortSignal): Promise<void> {
+  const stop = signal ? AbortSignal.any([signal, stopRequested]) : stopRequested;
+  const why = () => (typeof stop.reason === "string" ? stop.reason : "stop requested");
   const log = makeLogger(opts, env);
   const demo = opts.demo ? await prepareDemo(opts, env, log) : undefined;
-  if (!demo) await fetchInitialConfig(opts, env, log);
+  if (!demo && !stop.aborted) await fetchInitialConfig(opts, env, log);
+  if (stop.aborted) return log.info(`${why()}: stopped before start-up; nothing was running`);
   const rt = loadRuntime({ opts: demo?.opts ?? opts, env, log, config: demo?.config });
+  const hangupsAtLoad = hangupCount();
   const lock = lockStateDir(rt.stateDir, "fetchit run");
   let daemon: Daemon | undefined;
   // SIGHUP, local file edits and configReload swap a new config in (src/reload/); the demo's config is built in.
@@ -63,25 +68,29 @@ export async function runCommand(opts: RunOptions, env: Env, signal?: AbortSigna
     sdNotify("READY=1", env);
     log.info("SIGHUP: the demo config is built in; nothing to reload");
   };
+  let offHup = () => {};
   const stopWatchdog = startDaemonWatchdog(() => daemon, env, log);
   let ops: Operations | undefined;
   try {
+    await setAsideDamagedRuntime(rt.deps.fs, rt.stateDir, log);
     // status runtime file, metrics, and the HTTP endpoint (a bad --listen fails before anything runs)
     ops = startOperations({ config: rt.config, stateDir: rt.stateDir, fs: rt.deps.fs, log, env, listen: opts.listen, daemon: () => daemon });
-    daemon = await startDaemon(rt.config, rt, env);
+    daemon = await startDaemon(rt.config, rt, env, stop);
     ops.attach(daemon);
-    if (!demo) reloader = startReloader(daemon, rt, env);
-    process.on("SIGHUP", onHup);
-    await untilStopped(signal);
+    if (!demo && !stop.aborted) reloader = startReloader(daemon, rt, env);
+    offHup = onHangup(onHup);
+    if (hangupCount() !== hangupsAtLoad && !stop.aborted) onHup(); // a SIGHUP that came during start-up
+    await untilStopped(stop);
+    log.info(`${why()}: stopping`);
     sdNotify("STOPPING=1", env);
-    process.off("SIGHUP", onHup);
+    offHup();
     await reloader?.stop();
     await daemon.stop();
     await closeNotifier();
   } finally {
     await ops?.stop();
     stopWatchdog();
-    process.off("SIGHUP", onHup);
+    offHup();
     lock.release();
   }
 }
