@@ -65,7 +65,7 @@ export function runtimeSnapshot(tracker: RunTracker, schedule: ScheduleInfo[], s
  * is not worth a flush to disk each time (SD cards and eMMC on edge boxes wear).
  */
 async function writeVolatile(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = `${path}.tmp`; // one writer (the lock holder), writes chained: a fixed name leaves no orphans after a kill
   await writeFile(tmp, text, { mode: 0o600 });
   await rename(tmp, path);
 }

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 export interface FileStat {
   kind: "file" | "dir" | "symlink" | "other";
@@ -56,6 +56,24 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** Marks this process's temp files: another token is a process that died mid-write (fetchit writes a given file from one process). */
+const PROCESS_TOKEN = randomBytes(4).toString("hex");
+
+/**
+ * Removes `<target>.fetchit-<token><rand>.tmp` siblings that other processes
+ * left (a kill -9 or power cut between the temp write and the rename), so no
+ * orphan file outlives the next write of the same file. Best effort.
+ */
+async function removeStaleTemps(target: string): Promise<void> {
+  const base = basename(target);
+  const names = await fsp.readdir(dirname(target)).catch(() => [] as string[]);
+  for (const n of names) {
+    if (!n.startsWith(`${base}.fetchit-`) || !n.endsWith(".tmp") || n.length !== base.length + 29) continue;
+    if (n.slice(base.length + 9, base.length + 17) === PROCESS_TOKEN) continue;
+    await fsp.rm(join(dirname(target), n), { force: true }).catch(() => {});
+  }
+}
+
 /** `<path>.corrupt-<UTC time>`, e.g. `x.json.corrupt-20260101T120000Z`. */
 export function corruptName(path: string, now = new Date()): string {
   return `${path}.corrupt-${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "")}`;
@@ -87,7 +105,7 @@ export function createHostFs(root = "/"): HostFs {
     async writeFileAtomic(p, data, mode = 0o644) {
       const target = resolve(p);
       await fsp.mkdir(dirname(target), { recursive: true });
-      const tmp = `${target}.fetchit-${randomBytes(4).toString("hex")}.tmp`;
+      const tmp = `${target}.fetchit-${PROCESS_TOKEN}${randomBytes(4).toString("hex")}.tmp`;
       const fh = await fsp.open(tmp, "w", mode);
       try {
         await fh.writeFile(data);
@@ -103,6 +121,7 @@ export function createHostFs(root = "/"): HostFs {
         throw err;
       }
       await syncDir(dirname(target));
+      await removeStaleTemps(target);
     },
     async renameDurable(from, to) {
       try {
@@ -130,6 +149,7 @@ export function createHostFs(root = "/"): HostFs {
     async remove(p) {
       try {
         await fsp.unlink(resolve(p));
+        await removeStaleTemps(resolve(p));
         return true;
       } catch (err) {
         if (isErrno(err, "ENOENT")) return false;
