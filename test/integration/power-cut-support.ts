@@ -23,11 +23,18 @@ export async function handlersInstalled(pid: number, timeoutMs = 30_000): Promis
   }
 }
 
-/** Every state record (throws on one that does not parse: the test wants to see it). */
-export function readRecords(stateDir: string): MethodState[] {
+/** Every state record; one that does not parse throws, unless `skipDamaged`. */
+export function readRecords(stateDir: string, opts: { skipDamaged?: boolean } = {}): MethodState[] {
   const dir = join(stateDir, "state");
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((n) => n.endsWith(".json"))
-    .map((n) => JSON.parse(readFileSync(join(dir, n), "utf8")) as MethodState);
+    .flatMap((n) => {
+      try {
+        return [JSON.parse(readFileSync(join(dir, n), "utf8")) as MethodState];
+      } catch (err) {
+        if (opts.skipDamaged) return [];
+        throw err;
+      }
+    });
 }
