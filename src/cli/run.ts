@@ -7,16 +7,21 @@
  * src/signals.ts) skips what has not begun, lets what is in flight finish
  * and save its state, and exits 0.
  */
+import { homedir } from "node:os";
+import { resolveConfigSource } from "../config/index.ts";
 import type { FetchitConfig } from "../config/types.ts";
 import { Daemon } from "../daemon.ts";
 import { reconcileRemoved } from "../engine/removed.ts";
+import { createHostFs } from "../host/fs.ts";
 import { sdNotify } from "../host/notify.ts";
+import type { Logger } from "../log.ts";
 import { startOperations, type Operations } from "../http/operations.ts";
 import { attachRunHooks, startDaemonWatchdog } from "../notify/daemon-hooks.ts";
 import { closeNotifier } from "../notify/index.ts";
 import { setAsideDamagedRuntime } from "../engine/runtime-file.ts";
 import { hangupCount, onHangup, stopRequested } from "../signals.ts";
 import { lockStateDir } from "../state/lock.ts";
+import { recoverConfigFile } from "../reload/config-file.ts";
 import type { ConfigReloader } from "../reload/reloader.ts";
 import { prepareDemo } from "./demo.ts";
 import { fetchInitialConfig, startReloader } from "./run-reload.ts";
@@ -40,6 +45,17 @@ async function startDaemon(config: FetchitConfig, rt: Runtime, env: Env, stop: A
   return daemon;
 }
 
+/** A config file a power cut zeroed is restored from its backup (src/reload/config-file.ts). */
+async function recoverConfig(opts: GlobalOptions, env: Env, log: Logger): Promise<void> {
+  let source;
+  try {
+    source = resolveConfigSource({ flag: opts.config, env, uid: process.getuid?.() ?? 1000, home: env.HOME || homedir() });
+  } catch {
+    return; // no config: loadRuntime says so
+  }
+  if (source.kind === "file") await recoverConfigFile(createHostFs(), source.file, log);
+}
+
 function untilStopped(stop: AbortSignal): Promise<void> {
   if (stop.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {
@@ -56,6 +72,7 @@ export async function runCommand(opts: RunOptions, env: Env, signal?: AbortSigna
   const demo = opts.demo ? await prepareDemo(opts, env, log) : undefined;
   if (!demo && !stop.aborted) await fetchInitialConfig(opts, env, log);
   if (stop.aborted) return log.info(`${why()}: stopped before start-up; nothing was running`);
+  if (!demo) await recoverConfig(opts, env, log);
   const rt = loadRuntime({ opts: demo?.opts ?? opts, env, log, config: demo?.config });
   const hangupsAtLoad = hangupCount();
   const lock = lockStateDir(rt.stateDir, "fetchit run");

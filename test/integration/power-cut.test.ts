@@ -166,7 +166,8 @@ test(`kill -9 at random moments (${ROUNDS} times) and power-cut damage: the end 
 
   // every record moved aside was named in one error; no temp file is left anywhere
   const stateFiles = readdirSync(join(h.stateDir, "state"));
-  for (const moved of stateFiles.filter((n) => n.includes(".corrupt-"))) expect(outputs.join("\n")).toContain(moved);
+  const movedAside = [...stateFiles, ...readdirSync(h.stateDir)].filter((n) => n.includes(".corrupt-"));
+  for (const moved of movedAside) expect(outputs.join("\n")).toContain(moved);
   expect(stateFiles.filter((n) => n.endsWith(".tmp"))).toEqual([]);
   expect(Object.keys(faulty.files).filter((n) => n.endsWith(".tmp"))).toEqual([]);
 
