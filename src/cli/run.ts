@@ -65,15 +65,24 @@ function untilStopped(stop: AbortSignal): Promise<void> {
   });
 }
 
-export async function runCommand(opts: RunOptions, env: Env, signal?: AbortSignal): Promise<void> {
-  const stop = signal ? AbortSignal.any([signal, stopRequested]) : stopRequested;
-  const why = () => (typeof stop.reason === "string" ? stop.reason : "stop requested");
-  const log = makeLogger(opts, env);
+/** Why `stop` aborted: the signal's name, or "stop requested". */
+const reasonOf = (stop: AbortSignal) => (typeof stop.reason === "string" ? stop.reason : "stop requested");
+
+/** The config (demo, initial download, a zeroed file restored) and the runtime; undefined when stopped first. */
+async function prepare(opts: RunOptions, env: Env, log: Logger, stop: AbortSignal): Promise<{ rt: Runtime; demo: boolean } | undefined> {
   const demo = opts.demo ? await prepareDemo(opts, env, log) : undefined;
   if (!demo && !stop.aborted) await fetchInitialConfig(opts, env, log);
-  if (stop.aborted) return log.info(`${why()}: stopped before start-up; nothing was running`);
+  if (stop.aborted) return undefined;
   if (!demo) await recoverConfig(opts, env, log);
-  const rt = loadRuntime({ opts: demo?.opts ?? opts, env, log, config: demo?.config });
+  return { rt: loadRuntime({ opts: demo?.opts ?? opts, env, log, config: demo?.config }), demo: !!demo };
+}
+
+export async function runCommand(opts: RunOptions, env: Env, signal?: AbortSignal): Promise<void> {
+  const stop = signal ? AbortSignal.any([signal, stopRequested]) : stopRequested;
+  const log = makeLogger(opts, env);
+  const prepared = await prepare(opts, env, log, stop);
+  if (!prepared) return log.info(`${reasonOf(stop)}: stopped before start-up; nothing was running`);
+  const { rt, demo } = prepared;
   const hangupsAtLoad = hangupCount();
   const lock = lockStateDir(rt.stateDir, "fetchit run");
   let daemon: Daemon | undefined;
@@ -98,7 +107,7 @@ export async function runCommand(opts: RunOptions, env: Env, signal?: AbortSigna
     offHup = onHangup(onHup);
     if (hangupCount() !== hangupsAtLoad && !stop.aborted) onHup(); // a SIGHUP that came during start-up
     await untilStopped(stop);
-    log.info(`${why()}: stopping`);
+    log.info(`${reasonOf(stop)}: stopping`);
     sdNotify("STOPPING=1", env);
     offHup();
     await reloader?.stop();
