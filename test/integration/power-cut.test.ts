@@ -11,21 +11,18 @@
  * Not damaged here: the git clone (a stale `*.lock` or lost objects need the
  * re-clone of damaged caches, which lands separately).
  */
-import { afterEach, beforeAll, expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { harness, SLEEPER, targetConfig, waitFor, type Harness } from "../support/fetchit.ts";
 import { createRemote, tempDir } from "../support/git.ts";
-import { sharedPodman, type TestPodman } from "../support/podman.ts";
+import { withSharedPodman, type TestPodman } from "../support/podman.ts";
 import { spawnFetchit, type FetchitProcess } from "../support/process.ts";
 import { handlersInstalled, readRecords } from "./power-cut-support.ts";
 
 let podman: TestPodman;
 let running: FetchitProcess | undefined;
-beforeAll(async () => {
-  podman = await sharedPodman();
-  await podman.reset();
-}, 120_000);
+withSharedPodman((p) => (podman = p));
 afterEach(async () => {
   await running?.stop("SIGKILL");
   running = undefined;

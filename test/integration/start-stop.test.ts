@@ -5,21 +5,18 @@
  * and state that agrees with the host; a final sync converges with nothing
  * duplicated.
  */
-import { afterEach, beforeAll, expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { harness, SLEEPER, targetConfig } from "../support/fetchit.ts";
 import { createRemote, tempDir } from "../support/git.ts";
-import { sharedPodman, type TestPodman } from "../support/podman.ts";
+import { withSharedPodman, type TestPodman } from "../support/podman.ts";
 import { spawnFetchit, type FetchitProcess } from "../support/process.ts";
 import { handlersInstalled, readRecords } from "./power-cut-support.ts";
 
 let podman: TestPodman;
 let running: FetchitProcess | undefined;
-beforeAll(async () => {
-  podman = await sharedPodman();
-  await podman.reset();
-}, 120_000);
+withSharedPodman((p) => (podman = p));
 afterEach(async () => {
   await running?.stop("SIGKILL");
   running = undefined;
@@ -67,4 +64,23 @@ test(`a stop at a random moment of start-up (${ROUNDS} times) ends with exit 0 a
   expect(code).toBe(0);
   expect((await podman.cli(["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter(Boolean)).toEqual(["early-app"]);
   expect(readFileSync(join(dest, "v.txt"), "utf8")).toBe(`${ROUNDS}\n`);
+}, 600_000);
+
+test("fetchit sync stopped at random moments: never killed mid-run (exit 0, or its result once the runs in flight finished)", async () => {
+  const spec = (v: number) => JSON.stringify({ Image: podman.image, Name: "early-sync", Env: { V: String(v) }, Command: SLEEPER });
+  const remote = await createRemote({ "raw/app.json": spec(0) });
+  const h = harness(podman, targetConfig(remote.url, `    raw:\n      - name: apps\n        targetPath: raw\n        schedule: "* * * * *"\n`));
+  for (let round = 1; round <= 6; round++) {
+    const head = await remote.commit({ "raw/app.json": spec(round) });
+    const p = spawnFetchit(["sync", ...h.flags()], podman.env);
+    await handlersInstalled(p.proc.pid);
+    await Bun.sleep(Math.floor(Math.random() * 2500));
+    const code = await p.stop("SIGTERM", 60_000);
+    expect({ round, code, output: p.output() }).toEqual({ round, code: 0, output: expect.any(String) });
+    expect(existsSync(join(h.stateDir, "fetchit.lock"))).toBe(false);
+    const raw = readRecords(h.stateDir).find((r) => r.kind === "raw");
+    if (raw?.appliedCommit === head) expect(JSON.parse(await podman.cli(["container", "inspect", "early-sync"]))[0].Config.Env).toContain(`V=${round}`);
+  }
+  expect((await h.cli("sync")).code).toBe(0);
+  expect((await podman.cli(["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter(Boolean)).toEqual(["early-sync"]);
 }, 600_000);
