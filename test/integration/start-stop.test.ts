@@ -1,7 +1,7 @@
 /**
  * Signals from the first instant: `fetchit run` as a real process, stopped
- * (SIGTERM or SIGINT) at random moments of its start-up while it has a new
- * commit to apply, many times. Every stop ends with exit 0, the lock free,
+ * (SIGTERM or SIGINT, some rounds after a SIGHUP) at random moments of its
+ * start-up while it has a new commit to apply, many times. Every stop ends with exit 0, the lock free,
  * and state that agrees with the host; a final sync converges with nothing
  * duplicated.
  */
@@ -43,6 +43,10 @@ test(`a stop at a random moment of start-up (${ROUNDS} times) ends with exit 0 a
     expect(existsSync(join(h.stateDir, "fetchit.lock"))).toBe(false);
     // from "just after the handlers" to "the first apply is well under way"
     await Bun.sleep(round === 1 ? 0 : Math.floor(Math.random() * 3000));
+    if (round % 3 === 0) {
+      running.proc.kill("SIGHUP"); // a reload asked for during start-up (its default action would end the process: 129)
+      await Bun.sleep(Math.floor(Math.random() * 1000));
+    }
     const code = await running.stop(round % 2 ? "SIGTERM" : "SIGINT", 60_000);
     expect({ round, code, output: running.output() }).toEqual({ round, code: 0, output: expect.any(String) });
     running = undefined;
