@@ -20,7 +20,7 @@ import { attachRunHooks, startDaemonWatchdog } from "../notify/daemon-hooks.ts";
 import { closeNotifier } from "../notify/index.ts";
 import { setAsideDamagedRuntime } from "../engine/runtime-file.ts";
 import { hangupCount, onHangup, stopRequested } from "../signals.ts";
-import { lockStateDir } from "../state/lock.ts";
+import { clearLeftovers, lockStateDir } from "../state/lock.ts";
 import { recoverConfigFile } from "../reload/config-file.ts";
 import type { ConfigReloader } from "../reload/reloader.ts";
 import { prepareDemo } from "./demo.ts";
@@ -99,6 +99,7 @@ export async function runCommand(opts: RunOptions, env: Env, signal?: AbortSigna
   let ops: Operations | undefined;
   try {
     await setAsideDamagedRuntime(rt.deps.fs, rt.stateDir, log);
+    await clearLeftovers(rt.stateDir, log);
     // status runtime file, metrics, and the HTTP endpoint (a bad --listen fails before anything runs)
     ops = startOperations({ config: rt.config, stateDir: rt.stateDir, fs: rt.deps.fs, log, env, listen: opts.listen, daemon: () => daemon });
     daemon = await startDaemon(rt.config, rt, env, stop);

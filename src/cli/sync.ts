@@ -8,7 +8,7 @@ import { matches, syncOnce, type JobFilter } from "../daemon.ts";
 import { buildJobs } from "../engine/jobs.ts";
 import { ExitError } from "../errors.ts";
 import { stopRequested } from "../signals.ts";
-import { lockStateDir } from "../state/lock.ts";
+import { clearLeftovers, lockStateDir } from "../state/lock.ts";
 import { silentLogger } from "../log.ts";
 import { loadRuntime, makeLogger, type Env, type GlobalOptions } from "./options.ts";
 
@@ -25,6 +25,7 @@ export async function syncCommand(opts: SyncOptions, env: Env, print: (line: str
   }
   if (stopRequested.aborted) return log.info(`${String(stopRequested.reason)}: stopped before any run`), 0;
   const lock = lockStateDir(rt.stateDir, "fetchit sync");
+  await clearLeftovers(rt.stateDir, log).catch(() => {});
   const onStop = () => log.warn(`${String(stopRequested.reason)}: finishing the runs in flight so their state is saved (send it again to stop at once)`);
   stopRequested.addEventListener("abort", onStop, { once: true });
   const results = await syncOnce(rt.config, rt.stateDir, rt.deps, filter).finally(() => {

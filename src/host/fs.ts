@@ -74,6 +74,25 @@ async function removeStaleTemps(target: string): Promise<void> {
   }
 }
 
+/**
+ * Removes what killed processes left in a scratch directory (`<stateDir>/tmp`:
+ * image downloads, unpacked archives): every entry not modified for
+ * `olderThanMs`. Called by the lock holder at its start, so nothing of its own
+ * is there yet; the age spares a `fetchit plan` writing there at that moment.
+ * Returns how many entries went.
+ */
+export async function removeLeftovers(dir: string, olderThanMs = 60_000): Promise<number> {
+  let removed = 0;
+  for (const n of await fsp.readdir(dir).catch(() => [] as string[])) {
+    const p = join(dir, n);
+    const st = await fsp.lstat(p).catch(() => null);
+    if (!st || Date.now() - st.mtimeMs < olderThanMs) continue;
+    await fsp.rm(p, { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
 /** `<path>.corrupt-<UTC time>`, e.g. `x.json.corrupt-20260101T120000Z`. */
 export function corruptName(path: string, now = new Date()): string {
   return `${path}.corrupt-${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "")}`;

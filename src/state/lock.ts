@@ -10,6 +10,8 @@ import { closeSync, fstatSync, ftruncateSync, mkdirSync, readFileSync, statSync,
 import { join } from "node:path";
 import { ExitError } from "../errors.ts";
 import { tryFlock } from "../host/flock.ts";
+import { removeLeftovers } from "../host/fs.ts";
+import type { Logger } from "../log.ts";
 
 export interface StateLock {
   release(): void;
@@ -33,6 +35,17 @@ function stillLinked(fd: number, file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * At the start of a lock holder: removes what killed processes left in
+ * `<stateDir>/tmp` (downloads, unpacked archives) so power cuts do not fill
+ * the disk over months.
+ */
+export async function clearLeftovers(stateDir: string, log: Logger): Promise<void> {
+  const dir = join(stateDir, "tmp");
+  const n = await removeLeftovers(dir).catch((err: unknown) => (log.warn(`could not clear ${dir}`, { err }), 0));
+  if (n) log.info(`removed ${n} leftover temp file(s) of an earlier process`, { dir });
 }
 
 /** Takes the lock or throws an ExitError naming the process that holds it. */

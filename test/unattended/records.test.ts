@@ -4,7 +4,7 @@
  * temp files a write cut short leaves beside a file.
  */
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHostFs } from "../../src/host/fs.ts";
 import { backupPath, recoverConfigFile, replaceConfigFile } from "../../src/reload/config-file.ts";
@@ -81,4 +81,19 @@ test("a temp file that another (killed) process left beside a file is removed at
   writeFileSync(stale, "half");
   expect(await fs.remove(file)).toBe(true); // deleted from the repository: its leftovers go with it
   expect(readdirSync(dir).sort()).toEqual(["a.json.fetchit-keep.tmp", "b.json.fetchit-0badc0de0badc0de.tmp"]);
+});
+
+test("leftovers of a killed process under <stateDir>/tmp (a download, an unpacked archive) are removed at the next start; fresh ones stay", async () => {
+  const remote = await createRemote({ "files/a.txt": "a\n" });
+  const dest = join(tempDir("fetchit-tmp-"), "out");
+  const h = harness(undefined, targetConfig(remote.url, `    filetransfer:\n      - name: f\n        targetPath: files\n        destinationDirectory: ${dest}\n        schedule: "* * * * *"\n`));
+  const tmp = join(h.stateDir, "tmp");
+  mkdirSync(join(tmp, "gunzip-0123456789ab"), { recursive: true });
+  writeFileSync(join(tmp, "gunzip-0123456789ab", "layer"), Buffer.alloc(1 << 20));
+  writeFileSync(join(tmp, "download-0123456789ab"), Buffer.alloc(1 << 20));
+  writeFileSync(join(tmp, "download-fresh"), "being written by a concurrent fetchit plan");
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  for (const n of ["gunzip-0123456789ab", "download-0123456789ab"]) utimesSync(join(tmp, n), hourAgo, hourAgo);
+  expect((await h.cli("sync")).code).toBe(0);
+  expect(readdirSync(tmp)).toEqual(["download-fresh"]);
 });
