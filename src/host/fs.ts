@@ -42,7 +42,8 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
 /**
  * fsync of a directory: makes a rename in it durable. Without it, ext4 and
  * flash can come back from a power cut with the old entry or none at all.
- * Best effort: some file systems (e.g. some FUSE or 9p mounts) refuse it.
+ * Best effort: some file systems (e.g. some FUSE or 9p mounts) refuse it, and
+ * a directory without read permission cannot be opened for it.
  */
 export async function syncDir(dir: string): Promise<void> {
   let dh: fsp.FileHandle | undefined;
@@ -50,7 +51,7 @@ export async function syncDir(dir: string): Promise<void> {
     dh = await fsp.open(dir, "r");
     await dh.sync();
   } catch (err) {
-    if (!isErrno(err, "EINVAL", "ENOTSUP", "EOPNOTSUPP", "EISDIR", "EBADF")) throw err;
+    if (!isErrno(err, "EINVAL", "ENOTSUP", "EOPNOTSUPP", "EISDIR", "EBADF", "EACCES", "EPERM")) throw err;
   } finally {
     await dh?.close();
   }
