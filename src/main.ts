@@ -6,8 +6,10 @@
  */
 import { installSignalHandlers } from "./signals.ts";
 
-installSignalHandlers((code, signal) => {
-  process.stderr.write(`fetchit: ${signal} again: stopping at once (state already saved stays; every write is atomic)\n`);
+// run/start and sync stop cleanly (src/cli/run.ts, sync.ts); every other command exits at the first signal.
+const graceful = process.argv.slice(2).some((a) => a === "run" || a === "start" || a === "sync");
+installSignalHandlers(graceful, (code, signal) => {
+  if (graceful) process.stderr.write(`fetchit: ${signal} again: stopping at once (state already saved stays; every write is atomic)\n`);
   process.exit(code);
 });
 

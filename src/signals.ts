@@ -30,20 +30,23 @@ export function requestStop(reason = "stop requested"): void {
 }
 
 /**
- * Installs the handlers (once). The first SIGTERM/SIGINT asks for a clean
- * stop; a second one calls `exitNow` with 128 + the signal number (the
- * operator insists: state already written stays, writes are atomic).
+ * Installs the handlers (once). With `graceful` (the commands that apply:
+ * run, sync), the first SIGTERM/SIGINT asks for a clean stop and a second one
+ * calls `exitNow` with 128 + the signal number (the operator insists: state
+ * already written stays, writes are atomic), and SIGHUP goes to the
+ * `onHangup` listeners. Other commands exit at the first of the three.
  */
-export function installSignalHandlers(exitNow: (code: number, signal: NodeJS.Signals) => void): void {
+export function installSignalHandlers(graceful: boolean, exitNow: (code: number, signal: NodeJS.Signals) => void): void {
   if (installed) return;
   installed = true;
   for (const [sig, num] of [["SIGTERM", 15], ["SIGINT", 2]] as const) {
     process.on(sig, () => {
-      if (stopping.signal.aborted) return exitNow(128 + num, sig);
+      if (!graceful || stopping.signal.aborted) return exitNow(128 + num, sig);
       stopping.abort(sig);
     });
   }
   process.on("SIGHUP", () => {
+    if (!graceful) return exitNow(129, "SIGHUP");
     hangups++;
     for (const fn of hangupListeners) fn();
   });

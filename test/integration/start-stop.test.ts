@@ -88,3 +88,29 @@ test("fetchit sync stopped at random moments: never killed mid-run (exit 0, or i
   expect((await h.cli("sync")).code).toBe(0);
   expect((await podman.cli(["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter(Boolean)).toEqual(["early-sync"]);
 }, 600_000);
+
+test("a run that hangs (a git server that never answers): the first SIGTERM waits for it, a second one stops at once; plan stops at the first", async () => {
+  const hung = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Promise<Response>(() => {}) });
+  try {
+    const h = harness(undefined, targetConfig(`http://127.0.0.1:${hung.port}/repo.git`, `    filetransfer:\n      - name: f\n        targetPath: files\n        destinationDirectory: /tmp/fetchit-never\n        schedule: "* * * * *"\n`));
+    running = spawnFetchit(["run", ...h.flags()]);
+    await handlersInstalled(running.proc.pid);
+    await Bun.sleep(2000); // the first run is waiting on the server
+    running.proc.kill("SIGTERM");
+    await Bun.sleep(1500);
+    expect(running.proc.exitCode).toBeNull(); // still waiting for the run in flight
+    const code = await running.stop("SIGTERM", 10_000);
+    expect(code).toBe(143);
+    expect(running.output()).toContain("SIGTERM again: stopping at once");
+    running = undefined;
+
+    const plan = spawnFetchit(["plan", ...h.flags()]);
+    await handlersInstalled(plan.proc.pid);
+    await Bun.sleep(1500);
+    const started = Date.now();
+    expect(await plan.stop("SIGTERM", 10_000)).toBe(143);
+    expect(Date.now() - started).toBeLessThan(5000);
+  } finally {
+    hung.stop(true);
+  }
+}, 120_000);
