@@ -131,9 +131,12 @@ test(`kill -9 at random moments (${ROUNDS} times) and power-cut damage: the end 
     if (deletes(round)) lastDeletion = commits.length - 1;
     running = spawnFetchit(["run", ...h.flags()], podman.env);
     await handlersInstalled(running.proc.pid);
-    // rounds that damage records give the apply a chance to finish first
-    const after = Math.floor(Math.random() * 6000) + (round % 2 === 0 ? 3000 : 0);
-    await Bun.sleep(after);
+    // odd rounds: kill at any moment (mid-apply, mid-write); even rounds damage records, so the kill comes at a
+    // random moment after every method applied this commit (the next runs are in flight every 2 s)
+    const startedAt = Date.now();
+    if (round % 2 === 0) await waitFor(`round ${round} applied`, () => readRecords(h.stateDir, { skipDamaged: true }).filter((r) => r.appliedCommit === commits.at(-1)).length === KINDS.length, 180_000);
+    await Bun.sleep(Math.floor(Math.random() * (round % 2 ? 6000 : 2000)));
+    const after = Date.now() - startedAt;
     running.proc.kill("SIGKILL");
     await running.proc.exited;
     outputs.push(running.output());
