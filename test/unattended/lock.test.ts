@@ -94,3 +94,12 @@ test("the lock is taken again and again by alternating processes without a stale
     await waitFor("lock free", () => refused(dir) === "", 5000);
   }
 });
+
+test("processes racing for the lock never hold it at once (a releaser unlinks the file: a racer that locked the old inode retries)", async () => {
+  const dir = tempDir("fetchit-lock-");
+  const racers = Array.from({ length: 4 }, () => Bun.spawn([process.execPath, join(import.meta.dir, "contend-lock.ts"), dir, "4000"], { stdout: "pipe", stderr: "inherit" }));
+  const results = await Promise.all(racers.map(async (p) => JSON.parse(await new Response(p.stdout).text()) as { held: number; overlaps: number }));
+  expect(results.reduce((n, r) => n + r.overlaps, 0)).toBe(0);
+  expect(results.filter((r) => r.held > 0).length).toBeGreaterThan(1); // they did take turns
+  console.log(`lock taken ${results.map((r) => r.held).join(" + ")} times, no overlap`);
+}, 60_000);
