@@ -59,6 +59,8 @@ export async function syncDir(dir: string): Promise<void> {
 
 /** Marks this process's temp files: another token is a process that died mid-write (fetchit writes a given file from one process). */
 const PROCESS_TOKEN = randomBytes(4).toString("hex");
+/** `.fetchit-<process token><random>.tmp` after the file's name. */
+const TEMP_SUFFIX = /^\.fetchit-([0-9a-f]{8})[0-9a-f]{8}\.tmp$/;
 
 /**
  * Removes `<target>.fetchit-<token><rand>.tmp` siblings that other processes
@@ -69,9 +71,8 @@ async function removeStaleTemps(target: string): Promise<void> {
   const base = basename(target);
   const names = await fsp.readdir(dirname(target)).catch(() => [] as string[]);
   for (const n of names) {
-    if (!n.startsWith(`${base}.fetchit-`) || !n.endsWith(".tmp") || n.length !== base.length + 29) continue;
-    if (n.slice(base.length + 9, base.length + 17) === PROCESS_TOKEN) continue;
-    await fsp.rm(join(dirname(target), n), { force: true }).catch(() => {});
+    const token = n.startsWith(base) ? TEMP_SUFFIX.exec(n.slice(base.length))?.[1] : undefined;
+    if (token && token !== PROCESS_TOKEN) await fsp.rm(join(dirname(target), n), { force: true }).catch(() => {});
   }
 }
 
