@@ -94,6 +94,10 @@ export interface TargetConfig {
   device?: string;
   disconnected?: boolean;
   verifyCommitsInfo?: VerifyCommitsInfo;
+  /** oci:// targets: false accepts any certificate and plain HTTP. Default true. */
+  tlsVerify?: boolean;
+  /** oci:// targets: PEM public key whose cosign-style signatures are required. */
+  verifyOciSignature?: string;
   /** This target's credentials; replaces the top-level gitAuth for it. */
   gitAuth?: GitAuth;
   raw?: RawMethod[];

@@ -5,7 +5,7 @@
  * a digest mismatch, and renamed into place; a blob already held is never
  * fetched again.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,6 +16,9 @@ import { digestHex } from "./reference.ts";
 
 /** Default largest blob fetchit downloads: 512 MiB. */
 export const DEFAULT_MAX_BLOB = 512 * 1024 * 1024;
+
+/** Downloads in flight, by destination path (several methods of a target verify or import at once). */
+const inflight = new Map<string, Promise<string>>();
 
 export class BlobStore {
   constructor(readonly dir: string) {}
@@ -28,14 +31,23 @@ export class BlobStore {
     return existsSync(this.path(digest));
   }
 
-  /** Downloads `desc` from `repository` unless held; returns its path. */
-  async fetch(client: RegistryClient, repository: string, desc: Descriptor, maxBytes = DEFAULT_MAX_BLOB): Promise<string> {
+  /** Downloads `desc` from `repository` unless held; returns its path. Concurrent calls for one blob share one download. */
+  fetch(client: RegistryClient, repository: string, desc: Descriptor, maxBytes = DEFAULT_MAX_BLOB): Promise<string> {
     const dest = this.path(desc.digest);
-    if (existsSync(dest)) return dest;
+    if (existsSync(dest)) return Promise.resolve(dest);
+    let p = inflight.get(dest);
+    if (!p) {
+      p = this.download(client, repository, desc, maxBytes, dest).finally(() => inflight.delete(dest));
+      inflight.set(dest, p);
+    }
+    return p;
+  }
+
+  private async download(client: RegistryClient, repository: string, desc: Descriptor, maxBytes: number, dest: string): Promise<string> {
     const where = `registry ${client.registry}: blob ${desc.digest} of ${repository}`;
     if (desc.size > maxBytes) throw new GitError(`${where}: ${desc.size} bytes is over the limit of ${maxBytes}; refused`);
     await mkdir(join(this.dir, "sha256"), { recursive: true });
-    const tmp = `${dest}.${process.pid}.${Date.now()}.part`;
+    const tmp = `${dest}.${randomBytes(6).toString("hex")}.part`;
     const res = await client.request("GET", `/v2/${repository}/blobs/${desc.digest}`, { repository, timeoutMs: 600_000 });
     try {
       await this.streamTo(res, tmp, desc, maxBytes, where);
