@@ -9,6 +9,7 @@ import { gitAuthIssues } from "../git/auth-check.ts";
 import { disconnectedIssues } from "../git/disconnected-check.ts";
 import { isOciUrl } from "../oci/reference.ts";
 import { ociIssues } from "../oci/check.ts";
+import { isLayoutUrl } from "../oci/layout.ts";
 import type { ConfigIssue } from "../errors.ts";
 import { scheduleProblem } from "./cron.ts";
 import { notifyIssues } from "./notify.ts";
@@ -79,7 +80,7 @@ const targetSource: Rule = {
         const why = disconnected ? "; a disconnected target needs url (a git bundle, zip or tar file, or a directory: a path or URL) or device" : "";
         out.push(issue(["targetConfigs", i, "url"], `required key missing${why}`));
       }
-      if (isEmpty(t.branch) && !disconnected && !isOciUrl(t.url as string | undefined)) {
+      if (isEmpty(t.branch) && !disconnected && !isOciUrl(t.url as string | undefined) && !isLayoutUrl(t.url as string | undefined)) {
         out.push(issue(["targetConfigs", i, "branch"], "required key missing; there is no default branch (e.g. branch: main)"));
       }
       return out;

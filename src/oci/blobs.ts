@@ -46,9 +46,15 @@ export class BlobStore {
   private async download(client: RegistryClient, repository: string, desc: Descriptor, maxBytes: number, dest: string): Promise<string> {
     const where = `registry ${client.registry}: blob ${desc.digest} of ${repository}`;
     if (desc.size > maxBytes) throw new GitError(`${where}: ${desc.size} bytes is over the limit of ${maxBytes}; refused`);
+    const res = await client.request("GET", `/v2/${repository}/blobs/${desc.digest}`, { repository, timeoutMs: 600_000 });
+    return this.ingest(res, desc, maxBytes, where);
+  }
+
+  /** Stores the body of `res` as blob `desc` once it is verified (size, digest); returns its path. */
+  async ingest(res: Response, desc: Descriptor, maxBytes: number, where: string): Promise<string> {
+    const dest = this.path(desc.digest);
     await mkdir(join(this.dir, "sha256"), { recursive: true });
     const tmp = `${dest}.${randomBytes(6).toString("hex")}.part`;
-    const res = await client.request("GET", `/v2/${repository}/blobs/${desc.digest}`, { repository, timeoutMs: 600_000 });
     try {
       await this.streamTo(res, tmp, desc, maxBytes, where);
       await rename(tmp, dest);
@@ -83,13 +89,5 @@ export class BlobStore {
     if (size !== desc.size || got !== desc.digest) {
       throw new GitError(`${where}: content does not match its digest (got ${got}, ${size} bytes; expected ${desc.size} bytes); refused, the registry or a proxy serves altered content`);
     }
-  }
-
-  /** Adds a local file already verified by the caller (an OCI layout's blob). */
-  async adopt(file: string, digest: string): Promise<string> {
-    await mkdir(join(this.dir, "sha256"), { recursive: true });
-    const dest = this.path(digest);
-    if (!existsSync(dest)) await Bun.write(dest, Bun.file(file));
-    return dest;
   }
 }

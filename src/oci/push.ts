@@ -10,6 +10,8 @@ import { GitError } from "../errors.ts";
 import { findCredentials } from "./auth.ts";
 import { RegistryClient, type TraceEvent } from "./client.ts";
 import { MEDIA, type Descriptor } from "./manifest.ts";
+import { isLayoutUrl, parseLayoutUrl } from "./layout.ts";
+import { writeLayout } from "./layout-write.ts";
 import { packTree } from "./pack.ts";
 import { parseOciReference, type OciReference } from "./reference.ts";
 import { tlsFilesFor } from "./registries.ts";
@@ -38,11 +40,8 @@ export interface PushResult {
 const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const describe = (mediaType: string, b: Uint8Array, annotations?: Record<string, string>): Descriptor => ({ mediaType, digest: sha(b), size: b.length, ...(annotations ? { annotations } : {}) });
 
-/** Packs `dir` and pushes it to `url` (oci://…:TAG); returns the manifest digest. */
+/** Packs `dir` and pushes it to `url` (oci://…:TAG, or a layout directory oci:/PATH:TAG); returns the manifest digest. */
 export async function pushDirectory(dir: string, url: string, o: PushOptions = {}): Promise<PushResult> {
-  const ref = parseOciReference(url);
-  if (ref.digest || !ref.tag) throw new GitError(`${url}: push needs a tag (oci://REGISTRY/REPO:TAG), not a digest`);
-  const client = clientFor(ref, o);
   const layer = packTree(dir);
   const manifest = {
     schemaVersion: 2,
@@ -52,6 +51,14 @@ export async function pushDirectory(dir: string, url: string, o: PushOptions = {
     layers: [describe(MEDIA.layerGzip, layer)],
     ...(o.annotations && Object.keys(o.annotations).length ? { annotations: sortKeys(o.annotations) } : {}),
   };
+  if (isLayoutUrl(url)) {
+    const { path, tag } = parseLayoutUrl(url);
+    if (parseLayoutUrl(url).archive) throw new GitError(`${url}: push writes a layout directory (oci:/PATH:TAG); make an archive of it with tar`);
+    return { digest: await writeLayout(path, tag ?? "latest", manifest, [EMPTY, layer]), reference: url };
+  }
+  const ref = parseOciReference(url);
+  if (ref.digest || !ref.tag) throw new GitError(`${url}: push needs a tag (oci://REGISTRY/REPO:TAG), not a digest`);
+  const client = clientFor(ref, o);
   const digest = await pushManifest(client, ref.repository, ref.tag, manifest, [EMPTY, layer]);
   const result: PushResult = { digest, reference: `${ref.registry}/${ref.repository}:${ref.tag}` };
   if (o.signKey) result.signatureDigest = await pushSignature(client, ref, digest, o.signKey);

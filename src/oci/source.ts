@@ -12,7 +12,9 @@ import { join } from "node:path";
 import { GitError } from "../errors.ts";
 import { createGitSource, type GitSource } from "../git/index.ts";
 import type { Logger } from "../log.ts";
+import { createHash } from "node:crypto";
 import { BlobStore } from "./blobs.ts";
+import { LayoutReader, parseLayoutUrl } from "./layout.ts";
 import { parseManifest, pickFromIndex, type ImageManifest } from "./manifest.ts";
 import { isDigest, manifestRef, parseOciReference, type OciReference } from "./reference.ts";
 import { OciRemote, type RemoteOptions } from "./remote.ts";
@@ -42,6 +44,15 @@ const digestOfCommit = new Map<string, string>();
 export function createOciSource(o: OciSourceOptions): GitSource {
   const ref = parseOciReference(o.url);
   return createManifestSource(new OciRemote(ref, o), ref, o);
+}
+
+/** A layout source (`oci:/PATH[:TAG]`, `oci-archive:/FILE[:TAG]`, optionally on `device`). */
+export function createOciLayoutSource(o: Omit<OciSourceOptions, keyof RemoteOptions> & { device?: string; readMounts?: () => string }): GitSource {
+  const label = o.device ? `${o.device}:${o.url}` : o.url;
+  const key = createHash("sha256").update(label).digest("hex").slice(0, 16);
+  const reader = new LayoutReader({ url: o.url, device: o.device, stateFile: join(o.cacheDir, "layouts", `${key}.json`), log: o.log.child({ source: label }), readMounts: o.readMounts });
+  const tag = parseLayoutUrl(o.url).tag;
+  return createManifestSource(reader, { registry: "layout", repository: label, ...(tag ? { tag } : {}) }, o);
 }
 
 /** The GitSource over any ManifestReader (registry or layout). */
