@@ -1,6 +1,6 @@
 /**
- * A small front for a test registry (Bun.serve on a loopback port): forwards
- * every request to the registry, counts requests and response bytes (the
+ * A small front for a test registry (or any HTTP server, e.g. git's smart
+ * HTTP; Bun.serve on a loopback port): forwards every request upstream, counts requests and response bytes (the
  * bench and "one HEAD per tick" read them), and optionally demands Bearer
  * tokens the way Quay or Harbor do, with its own token endpoint (`/token`,
  * Basic credentials checked) as the realm of the `WWW-Authenticate` challenge.
@@ -16,7 +16,10 @@ export interface Seen {
   method: string;
   path: string;
   status: number;
+  /** Response body bytes (as received from the upstream, after any content decoding). */
   bytes: number;
+  /** Request body bytes. */
+  up: number;
 }
 
 export interface RegistryFront {
@@ -31,7 +34,7 @@ export interface RegistryFront {
 export function startFront(upstream: string, opts: FrontOptions = {}): RegistryFront {
   const seen: Seen[] = [];
   const tokens = new Set<string>();
-  const record = (req: Request, status: number, bytes: number) => seen.push({ method: req.method, path: new URL(req.url).pathname, status, bytes });
+  const record = (req: Request, status: number, bytes: number, up = 0) => seen.push({ method: req.method, path: new URL(req.url).pathname, status, bytes, up });
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -55,7 +58,7 @@ export function startFront(upstream: string, opts: FrontOptions = {}): RegistryF
       if (loc) out.set("location", loc.replace(`http://${upstream}`, `http://${self}`));
       const bytes = req.method === "HEAD" ? new Uint8Array() : new Uint8Array(await res.arrayBuffer());
       out.delete("content-encoding");
-      record(req, res.status, bytes.length);
+      record(req, res.status, bytes.length, body?.byteLength ?? 0);
       return new Response(req.method === "HEAD" ? null : bytes, { status: res.status, headers: out });
     },
   });
