@@ -50,6 +50,7 @@ beforeAll(async () => {
 
 describe("fetchit's container image", () => {
   test("FetchIt's unit arguments: the raw example applied, logged, and a clean exit on stop", async () => {
+    await podman.reset();
     const base = await localBase(podman, "amd64", binary);
     expect(await build({ ARCHES: "amd64", BASE: base })).toBe(IMAGE);
     const mount = await configDir();
@@ -59,7 +60,8 @@ describe("fetchit's container image", () => {
       "-d", "--name", "fetchit", "-v", "fetchit-volume:/opt", "-v", `${mount}:/opt/mount`, "-v", `${podman.socketPath}:/run/podman/podman.sock`, `${IMAGE}-amd64`,
     ]);
     await waitFor("the example's containers", async () => JSON.stringify(await running()) === JSON.stringify(["fetchit", "hello", "web"]), 90_000);
-    const logs = await podman.cli(["logs", "fetchit"]);
+    // fetchit logs to stderr, which `podman logs` replays on its stderr.
+    const logs = await run(["podman", "logs", "fetchit"], { env: podman.env }).then((r) => r.stdout + r.stderr);
     expect(logs).toContain("commit applied");
     expect(logs).toContain("edge-config");
     const started = Date.now();
@@ -73,6 +75,7 @@ describe("fetchit's container image", () => {
   }, 600_000);
 
   test("$FETCHIT_CONFIG (the YAML text) instead of the file; `sync` through the entrypoint", async () => {
+    await podman.reset();
     const mount = await configDir();
     const text = readFileSync(join(mount, "config.yaml"), "utf8");
     writeFileSync(join(mount, "config.yaml"), "not: [valid\n");
