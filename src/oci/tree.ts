@@ -44,9 +44,13 @@ export async function materialize(manifest: ImageManifest, blobPath: (digest: st
   if (tars.length > 1) throw new GitError(`${where}: ${tars.length} tar layers; fetchit reads one tar of the whole tree (fetchit push makes one), or one file per layer`);
   for (const { layer, kind } of tars) await extractTarLayer(blobPath(layer.digest), kind, dest, tmpDir, `${where} layer ${layer.digest.slice(0, 19)}`);
   const root = await realpath(dest);
+  const titled = new Set<string>();
   for (const { layer } of kinds.filter((k) => k.kind === "file")) {
     const rel = cleanEntryPath(where, layer.annotations![TITLE]!);
     if (!rel) throw new GitError(`${where}: layer ${layer.digest} has an empty ${TITLE}`);
+    // Podman 5.4's `artifact add` with several files names every layer after the last file: refuse rather than drop files.
+    if (titled.has(rel)) throw new GitError(`${where}: two layers are named ${JSON.stringify(rel)} (${TITLE}); push an artifact whose files have distinct names (with Podman 5.4, one file per \`podman artifact add\`)`);
+    titled.add(rel);
     const path = join(dest, rel);
     await mkdir(dirname(path), { recursive: true });
     const parent = await realpath(dirname(path));

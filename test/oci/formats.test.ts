@@ -83,11 +83,14 @@ describe("artifact shapes", () => {
     expect((await s.source.readBlob(c!.blob!)).toString()).toBe(host.architecture);
   });
 
-  test("hostile names are refused: a title escaping the tree, a tar layer with a symlink out of it", async () => {
+  test("hostile names are refused: a title escaping the tree, two layers with one title, a tar layer with a symlink out of it", async () => {
     const d = await pushLayers("fmt/evil:v1", [file("../../etc/evil", "x")]);
     const e1 = (await tracedOciSource(`oci://${reg.host}/fmt/evil:v1`).source.fetch().catch((e: unknown) => e)) as Error;
     expect(e1.message).toContain("would escape");
     expect(d).toMatch(/^sha256:/);
+    await pushLayers("fmt/evil:dup", [file("app.yaml", "one"), file("app.yaml", "two")]);
+    const dup = (await tracedOciSource(`oci://${reg.host}/fmt/evil:dup`).source.fetch().catch((e: unknown) => e)) as Error;
+    expect(dup.message).toContain('two layers are named "app.yaml"');
     const root = tree({ "keep.txt": "k\n" });
     symlinkSync("/tmp", join(root, "link"));
     await pushLayers("fmt/evil:v2", [{ bytes: tarTree(root), mediaType: MEDIA.layerTar }, file("link/owned", "x")]);

@@ -52,11 +52,13 @@ async function start(): Promise<TestRegistry> {
 
 /** Options of a dedicated registry ({@link startRegistry}). */
 export interface RegistryOptions {
+  /** Listen address `HOST:PORT`; default a free loopback port (e.g. a Podman 5 testbed's `registryHost` to be reachable inside). */
+  host?: string;
   /** htpasswd Basic auth with this one user (bcrypt hash made by Bun, as `htpasswd -B` does). */
   basic?: { username: string; password: string };
 }
 
-/** A dedicated registry on its own loopback port (not known to the test Podman). */
+/** A dedicated registry on its own port (loopback unless `host` is given). */
 export interface OwnRegistry {
   host: string;
   /** Its storage root (`docker/registry/v2/...`): tests damage blobs there. */
@@ -72,7 +74,7 @@ export interface OwnRegistry {
 export async function startRegistry(opts: RegistryOptions = {}): Promise<OwnRegistry> {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing (Debian package docker-registry); run \`bash test/support/prepare.sh\``);
   const dir = createScratchDir(PREFIX);
-  const host = `127.0.0.1:${await freePort()}`;
+  const host = opts.host ?? `127.0.0.1:${await freePort()}`;
   let proc = await serve(dir, host, opts);
   return {
     host,
