@@ -100,7 +100,11 @@ export class RegistryClient {
           // report the https failure below
         }
       }
-      throw this.error(`${method} ${path}: cannot reach the registry: ${(err as Error).message}`, true);
+      const msg = (err as Error).message;
+      const tlsHint = /certificate|self[- ]signed|unable to verify|CERT_/i.test(`${msg} ${(err as { code?: string }).code ?? ""}`)
+        ? `; its TLS certificate is not trusted: put the registry's CA in /etc/containers/certs.d/${this.registry}/ca.crt (or set tlsVerify: false for a lab registry)`
+        : "";
+      throw this.error(`${method} ${path}: cannot reach the registry: ${msg}${tlsHint}`, true);
     }
   }
 

@@ -2,12 +2,14 @@
  * Registry conventions against the real docker-registry: htpasswd Basic with
  * credentials from an auth file (REGISTRY_AUTH_FILE, --authfile), the Bearer
  * token flow through the test support's token endpoint (one HEAD per tick
- * once a token is held), and registries.conf mirrors tried before the primary.
+ * once a token is held), registries.conf mirrors tried before the primary,
+ * and a private CA from certs.d against a registry serving HTTPS.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pushDirectory } from "../../src/oci/index.ts";
+import { runOk } from "../support/exec.ts";
 import { tempDir } from "../support/git.ts";
 import { startFront, type RegistryFront } from "../support/registry-front.ts";
 import { startRegistry, type OwnRegistry } from "../support/registry.ts";
@@ -88,5 +90,27 @@ describe("registries.conf mirrors", () => {
     expect(await s.source.fetch()).toBe(d2);
     const [change] = await s.source.diff(d1, d2, { targetPath: "" });
     expect((await s.source.readBlob(change!.blob!)).toString()).toBe("primary only\n");
+  });
+});
+
+describe("TLS", () => {
+  test("a private CA from certs.d/HOST:PORT/ca.crt is trusted; without it, a clear error", async () => {
+    const dir = tempDir("fetchit-oci-tls-");
+    const ssl = (...args: string[]) => runOk(["openssl", ...args], { cwd: dir });
+    await ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=fetchit test CA", "-keyout", "ca.key", "-out", "ca.crt");
+    await ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr");
+    writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
+    await ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt");
+    const r = await registry({ tls: { cert: join(dir, "server.crt"), key: join(dir, "server.key") } });
+    const url = `oci://${r.host}/tls/cfg:v1`;
+    const digest = (await pushDirectory(tree({ "a.txt": "over TLS\n" }), url, { tlsVerify: false })).digest;
+    const certsD = join(dir, "certs.d");
+    mkdirSync(join(certsD, r.host), { recursive: true });
+    copyFileSync(join(dir, "ca.crt"), join(certsD, r.host, "ca.crt"));
+    const trusted = tracedOciSource(url, { tlsVerify: true, certsDirs: [certsD] });
+    expect(await trusted.source.fetch()).toBe(digest);
+    expect(trusted.calls.every((c) => c.url.startsWith("https://"))).toBe(true);
+    const err = (await tracedOciSource(url, { tlsVerify: true, certsDirs: [join(dir, "empty")] }).source.fetch().catch((e: unknown) => e)) as Error;
+    expect(err.message).toContain(`put the registry's CA in /etc/containers/certs.d/${r.host}/ca.crt`);
   });
 });

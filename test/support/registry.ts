@@ -54,6 +54,8 @@ async function start(): Promise<TestRegistry> {
 export interface RegistryOptions {
   /** Listen address `HOST:PORT`; default a free loopback port (e.g. a Podman 5 testbed's `registryHost` to be reachable inside). */
   host?: string;
+  /** Serve HTTPS with this certificate and key (PEM files). */
+  tls?: { cert: string; key: string };
   /** htpasswd Basic auth with this one user (bcrypt hash made by Bun, as `htpasswd -B` does). */
   basic?: { username: string; password: string };
 }
@@ -102,24 +104,25 @@ async function serve(dir: string, host: string, opts: RegistryOptions): Promise<
     const hash = await Bun.password.hash(opts.basic.password, { algorithm: "bcrypt", cost: 5 });
     writeFileSync(join(dir, "htpasswd"), `${opts.basic.username}:${hash}\n`);
   }
-  const lines = ["version: 0.1", "log:", "  level: warn", "  accesslog:", "    disabled: true", "storage:", "  filesystem:", `    rootdirectory: ${dir}/data`, "  delete:", "    enabled: true", ...auth, "http:", `  addr: ${host}`, ""];
+  const tls = opts.tls ? ["  tls:", `    certificate: ${opts.tls.cert}`, `    key: ${opts.tls.key}`] : [];
+  const lines = ["version: 0.1", "log:", "  level: warn", "  accesslog:", "    disabled: true", "storage:", "  filesystem:", `    rootdirectory: ${dir}/data`, "  delete:", "    enabled: true", ...auth, "http:", `  addr: ${host}`, ...tls, ""];
   writeFileSync(config, lines.join("\n"));
   const logFile = join(dir, "registry.log");
   // The config path (inside `dir`) is on its command line: scratch-dir cleanup finds and kills it.
   const proc = Bun.spawn([BINARY, "serve", config], { stdin: "ignore", stdout: Bun.file(logFile), stderr: Bun.file(logFile) });
   proc.unref();
-  await waitForRegistry(host, proc, logFile, !!opts.basic);
+  await waitForRegistry(host, proc, logFile, !!opts.basic, !!opts.tls);
   return proc;
 }
 
-async function waitForRegistry(host: string, proc: Bun.Subprocess, logFile: string, auth = false): Promise<void> {
+async function waitForRegistry(host: string, proc: Bun.Subprocess, logFile: string, auth = false, tls = false): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (proc.exitCode !== null) {
       throw new Error(`docker-registry exited with ${proc.exitCode}: ${readFileSync(logFile, "utf8").trim()}`);
     }
     try {
-      const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`${tls ? "https" : "http"}://${host}/v2/`, { signal: AbortSignal.timeout(1000), tls: { rejectUnauthorized: false } } as RequestInit);
       if (res.status === 200 || (auth && res.status === 401)) return;
     } catch {
       // not listening yet
