@@ -8,12 +8,13 @@
  * fetched only for a digest not held yet, and never twice.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { GitError } from "../errors.ts";
 import { createGitSource, type GitSource } from "../git/index.ts";
 import type { Logger } from "../log.ts";
 import { createHash } from "node:crypto";
 import { BlobStore } from "./blobs.ts";
+import { pruneBlobs, recordImport } from "./gc.ts";
 import { LayoutReader, parseLayoutUrl } from "./layout.ts";
 import { parseManifest, pickFromIndex, type ImageManifest } from "./manifest.ts";
 import { isDigest, manifestRef, parseOciReference, type OciReference } from "./reference.ts";
@@ -117,6 +118,9 @@ async function importDigest(repo: string, reader: ManifestReader, store: BlobSto
     const subject = annotations["org.opencontainers.image.description"] ?? annotations["org.opencontainers.image.revision"] ?? `${reader.label}`;
     const commit = await commitTree(repo, dest, digest, subject.split("\n")[0]!, annotations["org.opencontainers.image.created"]);
     log.info("oci: fetched", { digest, layers: manifest.layers.length, ms: Math.round(performance.now() - started) });
+    await recordImport(repo, { digest, layers: manifest.layers.map((l) => l.digest) });
+    const removed = await pruneBlobs(dirname(repo), join(store.dir, "sha256"));
+    if (removed) log.debug("oci: removed blobs no kept digest needs", { removed });
     return commit;
   } finally {
     await rm(dest, { recursive: true, force: true });

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { KEEP_RECENT, pruneBlobs } from "../../src/oci/gc.ts";
 import { pushDirectory } from "../../src/oci/index.ts";
 import { startRegistry, type OwnRegistry } from "../support/registry.ts";
 import { tracedOciSource, tree } from "./support.ts";
@@ -101,5 +102,27 @@ describe("OCI source over a real registry", () => {
     } finally {
       await own.stop();
     }
+  });
+
+  test("the state stays bounded: old digests' trees dropped unless applied, blobs no kept digest names removed", async () => {
+    const s = tracedOciSource(`oci://${reg.host}/gc/config:v1`);
+    const digests: string[] = [];
+    for (let i = 0; i < KEEP_RECENT + 3; i++) {
+      digests.push(await push(tree({ "n.txt": `${i}\n` }), "gc/config:v1"));
+      expect(await s.source.fetch()).toBe(digests[i]!);
+      if (i === 0) await s.source.pin("t/filetransfer/files", digests[0]!);
+    }
+    expect(await s.source.hasCommit(digests[0]!)).toBe(true); // applied: kept for rollback
+    expect(await s.source.hasCommit(digests[1]!)).toBe(false);
+    expect(await s.source.hasCommit(digests[2]!)).toBe(false);
+    for (const d of digests.slice(3)) expect(await s.source.hasCommit(d)).toBe(true);
+    const blobs = join(s.state, "blobs", "sha256");
+    expect(readdirSync(blobs).length).toBe(KEEP_RECENT + 3); // younger than the age guard
+    expect(await pruneBlobs(join(s.state, "repos"), blobs, 0)).toBe(2);
+    expect(readdirSync(blobs).length).toBe(KEEP_RECENT + 1);
+    // A dropped digest comes back (tag moved back) by fetching it again.
+    await push(tree({ "n.txt": "1\n" }), "gc/config:v1");
+    expect(await s.source.fetch()).toBe(digests[1]!);
+    expect(await s.source.hasCommit(digests[1]!)).toBe(true);
   });
 });
