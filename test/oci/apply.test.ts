@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { harness, SLEEPER, type Harness } from "../support/fetchit.ts";
+import { harness, SLEEPER, waitFor, type Harness } from "../support/fetchit.ts";
+import { spawnFetchit } from "../support/process.ts";
+import { startFront } from "../support/registry-front.ts";
 import { tempDir } from "../support/git.ts";
 import { sharedPodman, type TestPodman } from "../support/podman.ts";
 import { startRegistry, type OwnRegistry } from "../support/registry.ts";
@@ -133,4 +135,39 @@ describe("an OCI artifact as a target's source", () => {
       expect((await statuses(h)).find((s) => s.kind === "filetransfer")?.appliedCommit).toBe(d4);
     });
   }
+
+  test("fetchit run: each tick is one HEAD for the target (its three methods share it); plan shows a pushed change", async () => {
+    const front = startFront(reg.host);
+    try {
+      const dest = join(tempDir("fetchit-oci-dest-"), "etc");
+      const url = `oci://${front.host}/daemon/config:prod`;
+      const dir = tree({ "raw/app.json": spec("oci-daemon", "one"), "kube/pod.yaml": pod("oci-dpod"), "files/a.conf": "a=1\n" });
+      const h = harness(podman, config(url, dest).replaceAll('"*/5 * * * * *"', '"*/3 * * * * *"'));
+      await push(h, dir, url);
+      const daemon = spawnFetchit(["run", ...h.flags()], podman.env);
+      try {
+        await waitFor("the first apply", () => existsSync(join(dest, "a.conf")), 60_000);
+        await waitFor("the pod", async () => (await running()).includes("oci-dpod-main"), 60_000);
+        await Bun.sleep(4000);
+        const mark = front.seen.length;
+        await Bun.sleep(12_500);
+        const seen = front.since(mark);
+        // 12.5 s of a 3 s schedule: 4 or 5 ticks (skew 0), each one HEAD, nothing else.
+        expect(seen.every((x) => x.method === "HEAD")).toBe(true);
+        expect(seen.length).toBeGreaterThanOrEqual(3);
+        expect(seen.length).toBeLessThanOrEqual(5);
+      } finally {
+        expect(await daemon.stop()).toBe(0);
+      }
+      writeFileSync(join(dir, "files/a.conf"), "a=2\n");
+      const d2 = await push(h, dir, url);
+      const plan = await h.cli("plan");
+      expect(plan.code).toBe(2);
+      expect(plan.out.join("\n")).toContain("a.conf");
+      expect(plan.out.join("\n")).toContain(d2.slice(0, 9));
+      expect(readFileSync(join(dest, "a.conf"), "utf8")).toBe("a=1\n");
+    } finally {
+      front.stop();
+    }
+  }, 180_000);
 });
