@@ -61,9 +61,10 @@ describe("fetchit's container image", () => {
     ]);
     await waitFor("the example's containers", async () => JSON.stringify(await running()) === JSON.stringify(["fetchit", "hello", "web"]), 90_000);
     // fetchit logs to stderr, which `podman logs` replays on its stderr.
-    const logs = await run(["podman", "logs", "fetchit"], { env: podman.env }).then((r) => r.stdout + r.stderr);
-    expect(logs).toContain("commit applied");
-    expect(logs).toContain("edge-config");
+    const logs = () => run(["podman", "logs", "fetchit"], { env: podman.env }).then((r) => r.stdout + r.stderr);
+    await waitFor("'commit applied' in podman logs", async () => (await logs()).includes("commit applied"), 60_000);
+    expect(await logs()).toContain("container created and started");
+    expect(await logs()).toContain("edge-config");
     const started = Date.now();
     await podman.cli(["stop", "-t", "30", "fetchit"]);
     expect(Date.now() - started).toBeLessThan(15_000);
