@@ -113,7 +113,7 @@ async function pushBlob(client: RegistryClient, repository: string, bytes: Uint8
 
 export function clientFor(ref: OciReference, o: Pick<PushOptions, "tlsVerify" | "authFile" | "env" | "trace">): RegistryClient {
   const credentials = findCredentials(ref.registry, ref.repository, { env: o.env, authFile: o.authFile });
-  return new RegistryClient({ registry: ref.registry, tlsVerify: o.tlsVerify !== false, tls: tlsFilesFor(ref.registry), ...(o.trace ? { trace: o.trace } : {}), ...(credentials ? { credentials } : {}) });
+  return new RegistryClient({ registry: ref.registry === "docker.io" ? "registry-1.docker.io" : ref.registry, tlsVerify: o.tlsVerify !== false, tls: tlsFilesFor(ref.registry), ...(o.trace ? { trace: o.trace } : {}), ...(credentials ? { credentials } : {}) });
 }
 
 const sortKeys = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));

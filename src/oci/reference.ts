@@ -31,6 +31,8 @@ export function parseOciReference(url: string): OciReference {
   const shape = "expected oci://REGISTRY[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST]";
   if (!isOciUrl(url)) throw new GitError(`${JSON.stringify(url)} is not an oci:// reference; ${shape}`);
   let rest = url.slice(OCI_SCHEME.length);
+  // Never echo a url that carries credentials.
+  if (/^[^/]*@/.test(rest)) throw new GitError(`an oci:// url must not carry credentials (user:password@); log in with podman login (or set REGISTRY_AUTH_FILE) instead`);
   if (/[\s?#]/.test(rest) || rest.includes("://")) throw new GitError(`oci reference ${JSON.stringify(url)}: unexpected characters; ${shape}`);
   let digest: string | undefined;
   const at = rest.indexOf("@");

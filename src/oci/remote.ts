@@ -28,6 +28,9 @@ export interface RemoteOptions {
 
 const MAX_MANIFEST = 4 * 1024 * 1024;
 
+/** Docker Hub's API is not at its name (as Podman resolves it). */
+const apiHost = (registry: string) => (registry === "docker.io" ? "registry-1.docker.io" : registry);
+
 export class OciRemote {
   readonly label: string;
   private clients = new Map<string, RegistryClient>();
@@ -53,7 +56,7 @@ export class OciRemote {
     let c = this.clients.get(key);
     if (!c) {
       const credentials = findCredentials(e.registry, e.repository, { env: this.opts.env, authFile: this.opts.authFile });
-      c = new RegistryClient({ registry: e.registry, tlsVerify: e.tlsVerify, tls: tlsFilesFor(e.registry, this.opts.certsDirs), trace: this.opts.trace, ...(credentials ? { credentials } : {}) });
+      c = new RegistryClient({ registry: apiHost(e.registry), tlsVerify: e.tlsVerify, tls: tlsFilesFor(e.registry, this.opts.certsDirs), trace: this.opts.trace, ...(credentials ? { credentials } : {}) });
       this.clients.set(key, c);
     }
     return c;

@@ -15,6 +15,7 @@ describe("oci:// targets in the config", () => {
 
   const bad: [string, string[], string][] = [
     ["bad reference", ["oci://quay.io/Org/Config:prod"], "targetConfigs[0].url: oci reference oci://quay.io/Org/Config:prod: invalid repository"],
+    ["credentials in the url", ["oci://robot:hunter2@quay.io/org/config:prod"], "targetConfigs[0].url: an oci:// url must not carry credentials"],
     ["branch", ["oci://quay.io/org/config:prod", "branch: main"], "targetConfigs[0].branch: an oci:// url names its tag"],
     ["gitAuth", ["oci://quay.io/org/config:prod", "gitAuth:", "  username: u", "  password: p"], "targetConfigs[0].gitAuth: registry credentials come from Podman's auth files"],
     ["verifyCommitsInfo", ["oci://quay.io/org/config:prod", "verifyCommitsInfo:", "  gpgKeyring: /k"], "targetConfigs[0].verifyCommitsInfo: an artifact has no commits to verify; use verifyOciSignature"],
@@ -25,6 +26,7 @@ describe("oci:// targets in the config", () => {
   for (const [name, lines, message] of bad) {
     test(`refused: ${name}`, () => {
       const found = issues(target(lines));
+      expect(found.join("\n")).not.toContain("hunter2");
       expect(found.find((i) => i.startsWith(message)) ?? found).toStartWith(message);
     });
   }
