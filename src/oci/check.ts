@@ -7,6 +7,7 @@
 import type { ConfigIssue } from "../errors.ts";
 import { isRecord, issue, type Segment } from "../config/path.ts";
 import type { FetchitConfig } from "../config/types.ts";
+import { isLayoutUrl } from "./layout.ts";
 import { isOciUrl, parseOciReference } from "./reference.ts";
 
 function targetIssues(t: Record<string, unknown>, at: Segment[]): ConfigIssue[] {
@@ -29,9 +30,18 @@ function targetIssues(t: Record<string, unknown>, at: Segment[]): ConfigIssue[] 
   return out;
 }
 
-/** Issues of every target's oci:// settings. */
+/** Issues of every target's oci:// settings, and of a configReload that names an OCI target. */
 export function ociIssues(config: FetchitConfig): ConfigIssue[] {
   const list: unknown = config.targetConfigs;
   if (!Array.isArray(list)) return [];
-  return list.flatMap((t, i) => (isRecord(t) ? targetIssues(t, ["targetConfigs", i]) : []));
+  const out = list.flatMap((t, i) => (isRecord(t) ? targetIssues(t, ["targetConfigs", i]) : []));
+  const reload: unknown = config.configReload;
+  const name = isRecord(reload) ? reload.target : undefined;
+  if (typeof name === "string") {
+    // By name, or by the name an oci:// target gets by default (its last path segment, e.g. config:prod).
+    const t = list.find((x) => isRecord(x) && (x.name === name || (!x.name && isOciUrl(x.url as string) && (x.url as string).split("/").at(-1) === name)));
+    const url = isRecord(t) && typeof t.url === "string" ? t.url : undefined;
+    if (isOciUrl(url) || isLayoutUrl(url)) out.push(issue(["configReload", "target"], `names ${name}, an OCI target; the config is read from a git target's branch (or use configURL)`));
+  }
+  return out;
 }

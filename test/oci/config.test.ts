@@ -23,6 +23,11 @@ describe("oci:// targets in the config", () => {
     ["tlsVerify on git", ["https://example.com/r.git", "branch: main", "tlsVerify: false"], "targetConfigs[0].tlsVerify: applies to oci:// targets only"],
     ["disconnected", ["oci://quay.io/org/config:prod", "disconnected: true"], "targetConfigs[0].disconnected: an oci:// url is a registry"],
   ];
+  test("refused: configReload reading from an OCI target", () => {
+    const yaml = `configReload:\n  target: config:prod\n  path: fetchit.yaml\n  schedule: "*/5 * * * *"\n${target(["oci://quay.io/org/config:prod"])}`;
+    expect(issues(yaml)).toContain("configReload.target: names config:prod, an OCI target; the config is read from a git target's branch (or use configURL)");
+  });
+
   for (const [name, lines, message] of bad) {
     test(`refused: ${name}`, () => {
       const found = issues(target(lines));
