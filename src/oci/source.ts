@@ -61,11 +61,20 @@ export function createManifestSource(reader: ManifestReader, ref: OciReference, 
   const label = reader.label;
   const store = new BlobStore(join(o.cacheDir, "blobs"));
   const log = o.log.child({ source: label });
+  const failed = new Map<string, GitError>();
   const inner = createGitSource({
     url: label, branch: manifestRef(ref), cacheDir: join(o.cacheDir, "repos"), log: o.log, reuseMs: o.reuseMs,
     importHead: async (dir) => {
       const digest = await reader.resolve();
-      const commit = (await commitOf(dir, digest)) ?? (await importDigest(dir, reader, store, digest, o.tmpDir, log));
+      // A digest refused for its content (mismatch, bad layer) is not downloaded again every tick; a new digest is.
+      const refused = failed.get(digest);
+      if (refused) throw refused;
+      const commit =
+        (await commitOf(dir, digest)) ??
+        (await importDigest(dir, reader, store, digest, o.tmpDir, log).catch((err: unknown) => {
+          if (err instanceof GitError && !err.retryable) failed.set(digest, err);
+          throw err;
+        }));
       digestOfCommit.set(`${dir}\n${commit}`, digest);
       return commit;
     },

@@ -99,6 +99,10 @@ describe("OCI source over a real registry", () => {
       expect(err.retryable).toBe(false);
       expect(await s.source.hasCommit(res.digest)).toBe(false);
       expect(readdirSync(join(s.state, "blobs", "sha256")).filter((f) => !f.endsWith(".part"))).toEqual([]);
+      // The next tick asks for the digest again (one HEAD) but does not download the refused content again.
+      const mark = s.calls.length;
+      expect(((await s.source.fetch().catch((e: unknown) => e)) as Error).message).toContain("does not match its digest");
+      expect(s.calls.slice(mark).map((c) => c.method)).toEqual(["HEAD"]);
     } finally {
       await own.stop();
     }
