@@ -7,8 +7,9 @@
  *
  *   bun run bench                  full sizes (N = 10/50/200, 20 targets, 1,000 ticks: ~30 min)
  *   bun run bench -- --quick       small sizes (~5 min), to check the suite works
- *   bun run bench -- --only 1,3    some scenarios (1 apply, 2 tick, 3 latency, 4 memory, 5 startup, 6 health gate)
+ *   bun run bench -- --only 1,3    some scenarios (1 apply, 2 tick, 3 latency, 4 memory, 5 startup, 6 health gate, 7 oci-vs-git)
  */
+import { ociVsGit } from "./oci-vs-git.ts";
 import { applyThroughput } from "./apply-throughput.ts";
 import { healthGate } from "./health-gate.ts";
 import { latency } from "./latency.ts";
@@ -24,6 +25,7 @@ const SCENARIOS: [string, string, (o: BenchOptions) => Promise<ScenarioResult>][
   ["4", "memory", memory],
   ["5", "startup", startup],
   ["6", "health-gate", healthGate],
+  ["7", "oci-vs-git", ociVsGit],
 ];
 
 const args = Bun.argv.slice(2);

@@ -111,6 +111,10 @@ export interface TargetConfig {
   device?: string;
   disconnected?: boolean;
   verifyCommitsInfo?: VerifyCommitsInfo;
+  /** oci:// targets: false accepts any certificate and plain HTTP. Default true. */
+  tlsVerify?: boolean;
+  /** oci:// targets: PEM public key whose cosign-style signatures are required. */
+  verifyOciSignature?: string;
   /** This target's credentials; replaces the top-level gitAuth for it. */
   gitAuth?: GitAuth;
   /** Staged waves of this target; wins over the top-level `rollout` key by key (src/config/rollout.ts). */
