@@ -18,6 +18,7 @@ import {
 } from "./schema-methods.ts";
 import { NotifyListSchema } from "./notify.ts";
 import { ListenSchema } from "./listen.ts";
+import { HealthSchema } from "./health.ts";
 
 export {
   AnsibleMethodSchema,
@@ -186,6 +187,7 @@ export const FetchitConfigSchema = Type.Object(
     ),
     notify: Type.Optional(NotifyListSchema),
     listen: Type.Optional(ListenSchema),
+    health: Type.Optional(HealthSchema),
     pruneRemovedMethods: Type.Optional(
       Type.Boolean({
         description:

@@ -3,6 +3,7 @@
  * canonical key names, defaults applied, validated. (Contract; the TypeBox
  * schema in schema.ts must produce exactly these shapes.)
  */
+import type { HealthConfig } from "./health.ts";
 
 /** Keys every method entry shares (FetchIt's CommonMethod). */
 export interface CommonMethod {
@@ -16,15 +17,24 @@ export interface CommonMethod {
   targetPath: string;
   /** Glob relative to targetPath; `*` also matches `/` as in FetchIt. Absent = "**". */
   glob?: string;
+  /** Health gate of an apply (src/config/health.ts); the method's keys win over the top-level block. */
+  health?: HealthConfig;
 }
 
-export interface RawMethod extends CommonMethod {
+/** raw and kube: volume snapshots taken before a container or pod is replaced, restored on rollback. */
+export interface SnapshotOptions {
+  snapshotVolumes?: boolean;
+  /** Snapshots kept per volume (default 3). */
+  keepSnapshots?: number;
+}
+
+export interface RawMethod extends CommonMethod, SnapshotOptions {
   /** true: pull the image on every apply; false: pull only when missing. */
   pullImage?: boolean;
   /** Recreate managed containers removed, stopped or replaced out of band (default true). */
   selfHeal?: boolean;
 }
-export interface KubeMethod extends CommonMethod {
+export interface KubeMethod extends CommonMethod, SnapshotOptions {
   /** Network name or mode for the pods (`--network`); absent = Podman's default kube network. */
   network?: string;
   /** false: create the pods without starting them; absent = true. */
@@ -175,6 +185,8 @@ export interface FetchitConfig {
   listen?: ListenConfig;
   /** Remove what a method deployed once it is no longer in the config (default false). */
   pruneRemovedMethods?: boolean;
+  /** Default health gate of every method (src/config/health.ts). */
+  health?: HealthConfig;
 }
 
 /** The method list keys of a target, in the order fetchit schedules them. */

@@ -15,6 +15,7 @@ import { methodRef } from "../tasks/prune-select.ts";
 import { createAutoUpdateTask } from "../tasks/auto-update.ts";
 import { createPruneTask } from "../tasks/prune.ts";
 import type { Task } from "../tasks/types.ts";
+import { resolveHealth } from "../config/health.ts";
 import type { MethodJob } from "./run-method.ts";
 
 export interface JobSet {
@@ -29,6 +30,7 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
   const jobs: MethodJob[] = [];
   const unavailable: string[] = [];
   const sources = new Map<string, GitSource>();
+  const globalHealth = config.health;
   config.targetConfigs.forEach((t, ti) => {
     const target = targetKey(t);
     const why = unsupportedTarget(t);
@@ -57,7 +59,9 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
           unavailable.push(`targetConfigs[${ti}].${kind}[${mi}] (${config.name}): the ${kind} method is not available in this version of fetchit yet; it will not run`);
           return;
         }
-        jobs.push({ key: { target, kind, method: config.name }, kind, impl, config, source, ...(verifier ? { verifier } : {}) });
+        // Gating only where a health block is configured (global or this entry).
+        const health = config.health || globalHealth ? { health: resolveHealth(globalHealth, config.health) } : {};
+        jobs.push({ key: { target, kind, method: config.name }, kind, impl, config, source, ...(verifier ? { verifier } : {}), ...health });
       });
     }
   });

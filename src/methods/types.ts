@@ -49,6 +49,13 @@ export interface FileFailure {
   error: unknown;
 }
 
+/** A file an apply created or replaced, with what it manages now (judged by the health gate). */
+export interface Touched {
+  relPath: string;
+  path: string;
+  resource: ManagedResource;
+}
+
 export interface ApplyResult {
   resource: ManagedResource;
   /** False when the host already matched and nothing was done. */

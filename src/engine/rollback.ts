@@ -1,0 +1,132 @@
+/**
+ * What happens after an apply: the health gate, and when it fails, the
+ * rollback to the last good commit G. G's version of every file the bad commit
+ * C changed is re-applied (a plan from the diff C→G run by the same
+ * applyPlan), G is gated again, and C is quarantined: never re-applied while
+ * it is the head. "Rolling back C to G" is saved before the rollback starts,
+ * so a restart after a crash finishes it (see resumeRollback).
+ */
+import { errorMessage } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { Touched } from "../methods/types.ts";
+import type { ManagedResource, MethodState } from "../state/store.ts";
+import { applyPlan, type Failure } from "./apply-plan.ts";
+import type { EngineDeps } from "./context.ts";
+import { runHealthGate } from "./health-gate.ts";
+import { planChanges, type Op } from "./plan.ts";
+import type { MethodJob, RunResult } from "./run-method.ts";
+import { restoreSnapshots } from "./volume-snapshots.ts";
+
+const short = (sha?: string) => sha?.slice(0, 9);
+
+/** What a run did after its gate failed. */
+export interface RollbackInfo {
+  /** rolled-back: G runs again and C is quarantined; failed: G failed too; not-possible: no G (first apply). */
+  outcome: "rolled-back" | "failed" | "not-possible";
+  /** The commit that failed its gate. */
+  from: string;
+  /** The last good commit, when there is one. */
+  to?: string;
+  reason: string;
+}
+
+/** Every file a plan created or updated, with what it manages after the apply (all of them: a resumed apply changes nothing but must be judged). */
+export function touchedBy(ops: Op[], resources: Record<string, ManagedResource>): Touched[] {
+  return ops.flatMap((op) => (op.op !== "remove" && resources[op.file.relPath] ? [{ relPath: op.file.relPath, path: op.file.path, resource: resources[op.file.relPath]! }] : []));
+}
+
+/** One line per failure: file, then the gate's message (container or unit, exit code, last log lines). */
+export function gateReason(failures: Failure[]): string {
+  return failures.map((f) => `${f.file ? `${f.file}: ` : ""}${errorMessage(f.error)}`).join("; ");
+}
+
+/**
+ * Runs the gate after a successful apply of `ops`. A thrown error (Podman unreachable…) is
+ * returned as `thrown`: it is an apply failure to retry, not a verdict on the commit.
+ */
+export async function gate(job: MethodJob, deps: EngineDeps, ops: Op[], resources: Record<string, ManagedResource>, log: Logger): Promise<{ failures: Failure[]; thrown?: Failure[] }> {
+  if (!job.health) return { failures: [] };
+  try {
+    return { failures: await runHealthGate(job, deps, touchedBy(ops, resources), Date.now(), log) };
+  } catch (error) {
+    return { failures: [], thrown: [{ file: undefined, error }] };
+  }
+}
+
+/**
+ * `head` applied over `good` (undefined: nothing to go back to) failed its gate: quarantine it and
+ * roll back, or, without a good commit, leave it applied but marked unhealthy.
+ */
+export async function onGateFailure(
+  job: MethodJob,
+  deps: EngineDeps,
+  st: MethodState,
+  head: string,
+  good: string | undefined,
+  failures: Failure[],
+  log: Logger,
+): Promise<RunResult> {
+  const reason = gateReason(failures);
+  const at = new Date().toISOString();
+  const base = { status: "failed" as const, commit: head, changed: 0, failures };
+  if (!good) {
+    log.error("health gate failed and there is no earlier good commit to roll back to; the commit stays applied, marked unhealthy", { commit: short(head), reason });
+    st.unhealthy = { commit: head, reason, at };
+    return { ...base, rollback: { outcome: "not-possible", from: head, reason } };
+  }
+  const subject = await job.source.commitInfo(head).then((c) => c.subject, () => undefined);
+  st.quarantined = { commit: head, ...(subject ? { subject } : {}), reason, at };
+  st.rollingBack = { from: head, to: good, at };
+  await deps.state.save(st);
+  log.error("health gate failed; rolling back to the last good commit and quarantining this one", { commit: short(head), to: short(good), reason });
+  const rb = await rollBack(job, deps, st, log);
+  return { ...base, changed: rb.changed, rollback: { ...rb.info, reason } };
+}
+
+/** Finishes a rollback recorded before a crash (st.rollingBack is set); the caller returns this as the run's result. */
+export async function resumeRollback(job: MethodJob, deps: EngineDeps, st: MethodState, log: Logger): Promise<RunResult> {
+  const { from } = st.rollingBack!;
+  log.warn("a rollback was interrupted (fetchit stopped or crashed); finishing it", { from: short(from), to: short(st.rollingBack!.to) });
+  const reason = st.quarantined?.commit === from ? st.quarantined.reason : "interrupted rollback";
+  const rb = await rollBack(job, deps, st, log);
+  return { status: "failed", commit: from, changed: rb.changed, failures: [{ file: undefined, error: new Error(reason) }], rollback: { ...rb.info, reason } };
+}
+
+/** Re-applies G's version of every file C changed, restores volume snapshots, gates G. Saves the state once at the end. */
+async function rollBack(job: MethodJob, deps: EngineDeps, st: MethodState, log: Logger): Promise<{ changed: number; info: Omit<RollbackInfo, "reason"> }> {
+  const { from: bad, to: good } = st.rollingBack!;
+  const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
+  let failures: Failure[];
+  let changed = 0;
+  try {
+    // Without C in the clone (rare), compare G's whole tree with the recorded resources.
+    const base = (await job.source.hasCommit(bad)) ? bad : null;
+    const ops = planChanges(await job.source.diff(base, good, filter), st.resources, base === null);
+    log.info("rolling back", { from: short(bad), to: short(good), changes: ops.length });
+    const outcome = await applyPlan(job, deps, ops, { ...st.resources }, log, good);
+    st.resources = outcome.resources;
+    changed = outcome.changed;
+    failures = outcome.failures;
+    if (!failures.length) failures = await restoreSnapshots(job, deps, bad, log);
+    if (!failures.length) {
+      const g = await gate(job, deps, ops, outcome.resources, log);
+      failures = g.thrown ?? g.failures;
+    }
+  } catch (error) {
+    failures = [{ file: undefined, error }];
+  }
+  delete st.rollingBack;
+  const at = new Date().toISOString();
+  if (failures.length) {
+    const reason = `rollback to ${short(good)} failed: ${gateReason(failures)}`;
+    st.unhealthy = { commit: good, reason, at };
+    await deps.state.save(st);
+    log.error("rollback failed; leaving things as they are (the bad commit stays quarantined, nothing is retried until a new commit or `fetchit retry`)", { from: short(bad), to: short(good), reason });
+    return { changed, info: { outcome: "failed", from: bad, to: good } };
+  }
+  delete st.unhealthy;
+  st.rollbacks = (st.rollbacks ?? 0) + 1;
+  await deps.state.save(st);
+  log.warn("rolled back; the bad commit is quarantined until a new commit or `fetchit retry`", { from: short(bad), to: short(good), changed });
+  return { changed, info: { outcome: "rolled-back", from: bad, to: good } };
+}
