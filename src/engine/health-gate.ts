@@ -13,16 +13,16 @@ import type { MethodJob } from "./run-method.ts";
 export async function runHealthGate(job: MethodJob, deps: EngineDeps, touched: Touched[], since: number, log: Logger): Promise<Failure[]> {
   const h = job.health;
   if (!h || (h.windowMs === 0 && !h.command) || (!touched.length && !h.command)) return [];
-  const wait = since + h.windowMs - Date.now();
-  if (wait > 0) await Bun.sleep(wait);
   const out: Failure[] = [];
-  if (job.kind === "raw" && h.windowMs > 0) {
-    for (const t of touched) {
-      const c = await deps.podman.inspectContainer(t.resource.name);
-      if (!c) out.push({ file: t.path, error: new Error(`container ${t.resource.name} is gone`) });
-      else if (!c.State.Running) out.push({ file: t.path, error: new Error(`container ${t.resource.name} is ${c.State.Status} (exit code ${c.State.ExitCode})`) });
+  const bad = new Map<string, Failure>();
+  // Poll the raw containers twice a second through the window: one not running, or restarted, fails.
+  do {
+    if (job.kind === "raw" && h.windowMs > 0) {
+      for (const t of touched) if (!bad.has(t.relPath)) await checkContainer(deps, t, bad);
     }
-  }
+    await Bun.sleep(Math.max(0, Math.min(500, since + h.windowMs - Date.now())));
+  } while (Date.now() < since + h.windowMs);
+  out.push(...bad.values());
   if (h.command) {
     const [cmd, ...args] = typeof h.command === "string" ? ["/bin/sh", "-c", h.command] : h.command;
     const r = await deps.exec(cmd!, args, { timeoutMs: h.commandTimeoutMs });
@@ -31,4 +31,13 @@ export async function runHealthGate(job: MethodJob, deps: EngineDeps, touched: T
   }
   log.debug("health gate done", { failures: out.length });
   return out;
+}
+
+async function checkContainer(deps: EngineDeps, t: Touched, bad: Map<string, Failure>): Promise<void> {
+  const c = await deps.podman.inspectContainer(t.resource.name);
+  const restarts = (c as { RestartCount?: number } | null)?.RestartCount ?? 0;
+  if (!c) bad.set(t.relPath, { file: t.path, error: new Error(`container ${t.resource.name} is gone`) });
+  else if (!c.State.Running || restarts > 0) {
+    bad.set(t.relPath, { file: t.path, error: new Error(`container ${t.resource.name} is not running (${c.State.Status}, exit code ${c.State.ExitCode}, ${restarts} restart(s))`) });
+  }
 }
