@@ -167,7 +167,7 @@ export interface ListenConfig {
 export interface NotifyConfig {
   url: string;
   /** Absent = every event. */
-  events?: ("apply-succeeded" | "apply-failed" | "drift-repaired" | "config-reload-rejected")[];
+  events?: ("apply-succeeded" | "apply-failed" | "drift-repaired" | "config-reload-rejected" | "rolled_back" | "rollback_failed")[];
   /** Env var holding the Authorization header value. */
   authEnv?: string;
 }

@@ -108,6 +108,11 @@ test("fetchit sync exits 1 and says why; status --json shows the quarantine; ret
   expect(status.methods[0].quarantined).toMatchObject({ commit: bad, subject: "bad migration" });
   expect(status.methods[0].quarantined.reason).toContain("exit code 3");
   expect((await h.cli("status")).out.join("\n")).toContain(`quarantined ${bad.slice(0, 9)}`);
+  const plan = await h.cli("plan", "--json");
+  expect(plan.code).toBe(0); // a run would change nothing
+  const planned = JSON.parse(plan.out.join("\n")).methods[0];
+  expect(planned.quarantined).toMatchObject({ commit: bad, subject: "bad migration" });
+  expect(planned.notes.join("\n")).toContain(`head ${bad.slice(0, 9)} is quarantined`);
   const again = await h.cli("sync");
   expect(again.code).toBe(1);
   expect(again.out.join("\n")).toContain("quarantined");
