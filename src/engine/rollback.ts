@@ -15,7 +15,7 @@ import type { EngineDeps } from "./context.ts";
 import { runHealthGate } from "./health-gate.ts";
 import { planChanges, type Op } from "./plan.ts";
 import type { MethodJob, RunResult } from "./run-method.ts";
-import { restoreSnapshots } from "./volume-snapshots.ts";
+import { restartStopped, restoreSnapshots } from "./volume-snapshots.ts";
 
 const short = (sha?: string) => sha?.slice(0, 9);
 
@@ -92,7 +92,7 @@ export async function resumeRollback(job: MethodJob, deps: EngineDeps, st: Metho
   return { status: "failed", commit: from, changed: rb.changed, failures: [{ file: undefined, error: new Error(reason) }], rollback: { ...rb.info, reason } };
 }
 
-/** Re-applies G's version of every file C changed, restores volume snapshots, gates G. Saves the state once at the end. */
+/** Restores volume snapshots, re-applies G's version of every file C changed, gates G. Saves the state once at the end. */
 async function rollBack(job: MethodJob, deps: EngineDeps, st: MethodState, log: Logger): Promise<{ changed: number; info: Omit<RollbackInfo, "reason"> }> {
   const { from: bad, to: good } = st.rollingBack!;
   const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
@@ -103,11 +103,14 @@ async function rollBack(job: MethodJob, deps: EngineDeps, st: MethodState, log: 
     const base = (await job.source.hasCommit(bad)) ? bad : null;
     const ops = planChanges(await job.source.diff(base, good, filter), st.resources, base === null);
     log.info("rolling back", { from: short(bad), to: short(good), changes: ops.length });
+    // The data first, so G's containers start on it.
+    const restored = await restoreSnapshots(job, deps, bad, log);
+    failures = restored.failures;
     const outcome = await applyPlan(job, deps, ops, { ...st.resources }, log, good);
+    await restartStopped(deps, restored.stopped);
     st.resources = outcome.resources;
     changed = outcome.changed;
-    failures = outcome.failures;
-    if (!failures.length) failures = await restoreSnapshots(job, deps, bad, log);
+    failures.push(...outcome.failures);
     if (!failures.length) {
       const g = await gate(job, deps, ops, outcome.resources, log);
       failures = g.thrown ?? g.failures;

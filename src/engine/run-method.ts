@@ -14,6 +14,7 @@ import { backingOff, recordFailure } from "./failures.ts";
 import { planChanges, type Op } from "./plan.ts";
 import { healDrift } from "./self-heal.ts";
 import type { HealthSettings } from "../config/health.ts";
+import { takeSnapshots } from "./volume-snapshots.ts";
 import { gate, onGateFailure, resumeRollback, type RollbackInfo } from "./rollback.ts";
 
 export interface MethodJob {
@@ -125,6 +126,7 @@ async function applyCommit(
     }
     const changes = await job.source.diff(from, head, filter);
     ops = planChanges(changes, st.resources, from === null);
+    await takeSnapshots(job, deps, ops, head, log);
     log.info(ops.length ? "applying commit" : "new commit has no changes for this method", {
       from: short(from ?? undefined) ?? "(none)", to: short(head), changes: ops.length,
     });

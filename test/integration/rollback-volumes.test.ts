@@ -1,0 +1,90 @@
+/**
+ * snapshotVolumes against the real Podman 4.3 (no volume export endpoint in its API: the
+ * `podman volume export/import` fallback) and real git: data written by v1 and damaged by v2 is
+ * restored when v2 is rolled back; the last keepSnapshots are kept; too little free space (a real
+ * 1 MiB tmpfs) refuses the apply before anything is replaced.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { parseConfig } from "../../src/config/index.ts";
+import type { EngineDeps } from "../../src/engine/context.ts";
+import { buildJobs } from "../../src/engine/jobs.ts";
+import { runMethod } from "../../src/engine/run-method.ts";
+import { hostExec, type Exec } from "../../src/host/exec.ts";
+import { createHostFs } from "../../src/host/fs.ts";
+import { silentLogger } from "../../src/log.ts";
+import { createPodmanClient } from "../../src/podman/index.ts";
+import { createStateStore } from "../../src/state/store.ts";
+import { targetConfig } from "../support/fetchit.ts";
+import { runOk } from "../support/exec.ts";
+import { createRemote, tempDir } from "../support/git.ts";
+import { type TestPodman, withSharedPodman } from "../support/podman.ts";
+
+let podman: TestPodman;
+withSharedPodman((p) => void (podman = p));
+const mounts: string[] = [];
+afterEach(async () => {
+  for (const m of mounts.splice(0)) await runOk(["umount", "-l", m]);
+});
+
+const KEEP_RUNNING = "trap 'exit 0' TERM; sleep 3600 & wait";
+const db = (script: string) => JSON.stringify({ Image: podman.image, Name: "db", Volumes: [{ name: "appdata", dest: "/data" }], Command: ["sh", "-c", script] });
+const V1 = `test -e /data/db || echo v1-data > /data/db; ${KEEP_RUNNING}`;
+
+/** The engine on the test Podman; `podman volume export/import` run against the same store. */
+function engine(methodYaml: string, stateDir = tempDir("fetchit-snap-")) {
+  const exec: Exec = (cmd, args, opts) => hostExec(cmd, args, { ...opts, env: { ...podman.env, ...opts?.env } });
+  const fs = createHostFs();
+  const deps: EngineDeps = { podman: createPodmanClient(podman.socketPath), fs, exec, state: createStateStore(fs, stateDir), log: silentLogger };
+  return (url: string) => {
+    const config = parseConfig(targetConfig(url, `    raw:\n      - name: apps\n        targetPath: raw\n        schedule: "@every 1h"\n${methodYaml}`), "t").config!;
+    return { run: () => runMethod(buildJobs(config, stateDir, silentLogger).jobs[0]!, deps), snapshots: () => readdirSync(join(stateDir, "snapshots", "appdata")).sort(), stateDir };
+  };
+}
+const dbFile = () => podman.cli(["run", "--rm", "-v", "appdata:/data", podman.image, "cat", "/data/db"]);
+const dbId = async () => JSON.parse(await podman.cli(["container", "inspect", "db"]))[0].Id as string;
+
+test("a volume written by v1 and damaged by v2's migration is restored when v2 is rolled back", async () => {
+  const remote = await createRemote({ "raw/db.json": db(V1) });
+  const e = engine("        snapshotVolumes: true\n        health:\n          window: 2s\n")(remote.url);
+  expect((await e.run()).status).toBe("applied");
+  expect(await dbFile()).toBe("v1-data");
+  const bad = await remote.commit({ "raw/db.json": db("echo v2-migrated > /data/db; exit 3") }, "v2 with a migration");
+  const r = await e.run();
+  expect(r.rollback?.outcome).toBe("rolled-back");
+  expect(e.snapshots()).toEqual([expect.stringMatching(new RegExp(`^\\d+-${bad.slice(0, 12)}\\.tar$`))]);
+  expect(await dbFile()).toBe("v1-data");
+  const c = JSON.parse(await podman.cli(["container", "inspect", "db"]))[0];
+  expect(c.State.Running).toBe(true);
+}, 120_000);
+
+test("keepSnapshots: only the last N snapshots of a volume are kept", async () => {
+  const remote = await createRemote({ "raw/db.json": db(V1) });
+  const e = engine("        snapshotVolumes: true\n        keepSnapshots: 2\n")(remote.url);
+  expect((await e.run()).status).toBe("applied");
+  const commits: string[] = [];
+  for (let i = 2; i <= 4; i++) {
+    commits.push(await remote.commit({ "raw/db.json": db(`echo v${i} >> /data/log; ${V1}`) }));
+    expect((await e.run()).status).toBe("applied");
+  }
+  expect(e.snapshots().map((f) => f.replace(/^\d+-/, ""))).toEqual(commits.slice(1).map((c) => `${c.slice(0, 12)}.tar`));
+}, 120_000);
+
+test("less free space than the volume holds: the apply is refused with a clear error and nothing is replaced", async () => {
+  const stateDir = tempDir("fetchit-snap-small-");
+  const snapDir = join(stateDir, "snapshots");
+  mkdirSync(snapDir, { recursive: true });
+  await runOk(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", snapDir]);
+  mounts.push(snapDir);
+  const remote = await createRemote({ "raw/db.json": db(`head -c 3000000 /dev/zero > /data/big; ${V1}`) });
+  const e = engine("        snapshotVolumes: true\n", stateDir)(remote.url);
+  expect((await e.run()).status).toBe("applied");
+  const before = await dbId();
+  await remote.commit({ "raw/db.json": db(`echo v2 > /data/x; ${V1}`) });
+  const r = await e.run();
+  expect(r.status).toBe("failed");
+  const msg = String((r.failures[0]!.error as Error).message);
+  expect(msg).toMatch(/snapshotVolumes: volume appdata holds \d+ bytes but .* has only \d+ free; nothing was replaced/);
+  expect(await dbId()).toBe(before);
+}, 120_000);
