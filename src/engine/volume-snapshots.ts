@@ -45,10 +45,11 @@ export async function restoreSnapshots(job: MethodJob, deps: EngineDeps, bad: st
     const volume = decodeURIComponent(dir);
     const path = deps.fs.resolve(join(root(deps), dir, file));
     try {
-      const users = await deps.podman.request<{ Id: string }[] | null>("GET", "/containers/json", { query: { filters: JSON.stringify({ volume: [volume] }) } });
+      const users = await deps.podman.request<{ Id: string; State: string }[] | null>("GET", "/containers/json", { query: { all: true, filters: JSON.stringify({ volume: [volume] }) } });
+      // all: a crash-looping container between restarts is not "running", but its restart policy would start it again
       for (const c of users ?? []) {
         await deps.podman.stopContainer(c.Id, 5);
-        out.stopped.push(c.Id);
+        if (c.State === "running") out.stopped.push(c.Id);
       }
       if (!(await deps.podman.importVolume(volume, path))) await podmanCli(deps, ["volume", "import", volume, path]);
       log.warn("volume restored from the snapshot taken before the rolled-back commit", { volume, snapshot: path });

@@ -1,6 +1,7 @@
 /**
- * snapshotVolumes against the real Podman 4.3 (no volume export endpoint in its API: the
- * `podman volume export/import` fallback) and real git: data written by v1 and damaged by v2 is
+ * snapshotVolumes against the real Podman (4.3 here, 5.4 with FETCHIT_TEST_PODMAN=5; neither API has
+ * volume export, so the `podman volume export/import` fallback runs: on Podman 5 with the testbed's
+ * own podman, as it would on that host) and real git: data written by v1 and damaged by v2 is
  * restored when v2 is rolled back; the last keepSnapshots are kept; too little free space (a real
  * 1 MiB tmpfs) refuses the apply before anything is replaced.
  */
@@ -18,7 +19,8 @@ import { createPodmanClient } from "../../src/podman/index.ts";
 import { createStateStore } from "../../src/state/store.ts";
 import { targetConfig } from "../support/fetchit.ts";
 import { runOk } from "../support/exec.ts";
-import { createRemote, tempDir } from "../support/git.ts";
+import { createRemote } from "../support/git.ts";
+import { testPodmanVersion } from "../support/podman5.ts";
 import { type TestPodman, withSharedPodman } from "../support/podman.ts";
 
 let podman: TestPodman;
@@ -32,9 +34,17 @@ const KEEP_RUNNING = "trap 'exit 0' TERM; sleep 3600 & wait";
 const db = (script: string) => JSON.stringify({ Image: podman.image, Name: "db", Volumes: [{ name: "appdata", dest: "/data" }], Command: ["sh", "-c", script] });
 const V1 = `test -e /data/db || echo v1-data > /data/db; ${KEEP_RUNNING}`;
 
-/** The engine on the test Podman; `podman volume export/import` run against the same store. */
-function engine(methodYaml: string, stateDir = tempDir("fetchit-snap-")) {
-  const exec: Exec = (cmd, args, opts) => hostExec(cmd, args, { ...opts, env: { ...podman.env, ...opts?.env } });
+/** How the host's tools reach the test store: the podman CLI with the store's env, or inside the Podman 5 testbed. */
+async function hostTools(): Promise<Exec> {
+  if (testPodmanVersion() !== 5) return (cmd, args, opts) => hostExec(cmd, args, { ...opts, env: { ...podman.env, ...opts?.env } });
+  const testbed = (await runOk(["podman", "ps", "-q", "--filter", `label=io.fetchit.test-dir=${podman.dir}`], { env: { CONTAINER_HOST: undefined } })).trim();
+  return (cmd, args, opts) => (cmd === "podman" || cmd === "du" ? hostExec("podman", ["exec", testbed, ...(cmd === "podman" ? ["podman"] : [cmd]), ...args], { ...opts, env: { CONTAINER_HOST: undefined } }) : hostExec(cmd, args, opts));
+}
+
+/** The engine on the test Podman; the state dir below podman.dir (shared with the Podman 5 testbed at the same path). */
+async function engine(methodYaml: string, stateDir = join(podman.dir, `snap-${Date.now()}`)) {
+  mkdirSync(stateDir, { recursive: true });
+  const exec = await hostTools();
   const fs = createHostFs();
   const deps: EngineDeps = { podman: createPodmanClient(podman.socketPath), fs, exec, state: createStateStore(fs, stateDir), log: silentLogger };
   return (url: string) => {
@@ -47,7 +57,7 @@ const dbId = async () => JSON.parse(await podman.cli(["container", "inspect", "d
 
 test("a volume written by v1 and damaged by v2's migration is restored when v2 is rolled back", async () => {
   const remote = await createRemote({ "raw/db.json": db(V1) });
-  const e = engine("        snapshotVolumes: true\n        health:\n          window: 2s\n")(remote.url);
+  const e = (await engine("        snapshotVolumes: true\n        health:\n          window: 2s\n"))(remote.url);
   expect((await e.run()).status).toBe("applied");
   expect(await dbFile()).toBe("v1-data");
   const bad = await remote.commit({ "raw/db.json": db("echo v2-migrated > /data/db; exit 3") }, "v2 with a migration");
@@ -61,7 +71,7 @@ test("a volume written by v1 and damaged by v2's migration is restored when v2 i
 
 test("keepSnapshots: only the last N snapshots of a volume are kept", async () => {
   const remote = await createRemote({ "raw/db.json": db(V1) });
-  const e = engine("        snapshotVolumes: true\n        keepSnapshots: 2\n")(remote.url);
+  const e = (await engine("        snapshotVolumes: true\n        keepSnapshots: 2\n"))(remote.url);
   expect((await e.run()).status).toBe("applied");
   const commits: string[] = [];
   for (let i = 2; i <= 4; i++) {
@@ -72,13 +82,13 @@ test("keepSnapshots: only the last N snapshots of a volume are kept", async () =
 }, 120_000);
 
 test("less free space than the volume holds: the apply is refused with a clear error and nothing is replaced", async () => {
-  const stateDir = tempDir("fetchit-snap-small-");
+  const stateDir = join(podman.dir, `snap-small-${Date.now()}`);
   const snapDir = join(stateDir, "snapshots");
   mkdirSync(snapDir, { recursive: true });
   await runOk(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", snapDir]);
   mounts.push(snapDir);
   const remote = await createRemote({ "raw/db.json": db(`head -c 3000000 /dev/zero > /data/big; ${V1}`) });
-  const e = engine("        snapshotVolumes: true\n", stateDir)(remote.url);
+  const e = (await engine("        snapshotVolumes: true\n", stateDir))(remote.url);
   expect((await e.run()).status).toBe("applied");
   const before = await dbId();
   await remote.commit({ "raw/db.json": db(`echo v2 > /data/x; ${V1}`) });
