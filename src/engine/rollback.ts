@@ -128,6 +128,9 @@ async function rollBack(job: MethodJob, deps: EngineDeps, st: MethodState, log: 
     return { changed, info: { outcome: "failed", from: bad, to: good } };
   }
   delete st.unhealthy;
+  // The host is at G again, with G's resources: an older failure no longer describes it.
+  delete st.lastError;
+  delete st.nextRetryAt;
   st.rollbacks = (st.rollbacks ?? 0) + 1;
   await deps.state.save(st);
   log.warn("rolled back; the bad commit is quarantined until a new commit or `fetchit retry`", { from: short(bad), to: short(good), changed });

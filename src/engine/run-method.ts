@@ -95,6 +95,22 @@ function configChanged(st: MethodState, job: MethodJob): boolean {
   return st.appliedCommit !== undefined && st.config !== undefined && canonical(st.config) !== canonical(job.config);
 }
 
+/** The commit to diff from: the applied one, or null (whole tree) when it is unusable. */
+async function diffBase(job: MethodJob, st: MethodState, reconfigured: boolean, log: EngineDeps["log"]): Promise<string | null> {
+  const from = reconfigured ? null : (st.appliedCommit ?? null);
+  if (from && !(await job.source.hasCommit(from))) {
+    log.warn("last applied commit is missing from the local clone; reconciling the whole tree against recorded resources", { commit: short(from) });
+    return null;
+  }
+  if (from && st.lastError?.commit && st.lastError.commit !== from) {
+    // A partly applied commit may have recorded resources whose files are gone by now
+    // (added then deleted before anything applied): compare the whole tree, not the diff.
+    log.debug("previous apply failed part-way; reconciling the whole tree against recorded resources");
+    return null;
+  }
+  return from;
+}
+
 async function applyCommit(
   job: MethodJob,
   deps: EngineDeps,
@@ -106,16 +122,7 @@ async function applyCommit(
 ): Promise<RunResult> {
   st.config = job.config;
   const verifyFrom = st.appliedCommit && (await job.source.hasCommit(st.appliedCommit)) ? st.appliedCommit : null;
-  let from = reconfigured ? null : (st.appliedCommit ?? null);
-  if (from && !(await job.source.hasCommit(from))) {
-    log.warn("last applied commit is missing from the local clone; reconciling the whole tree against recorded resources", { commit: short(from) });
-    from = null;
-  } else if (from && st.lastError?.commit && st.lastError.commit !== from) {
-    // A partly applied commit may have recorded resources whose files are gone by now
-    // (added then deleted before anything applied): compare the whole tree, not the diff.
-    log.debug("previous apply failed part-way; reconciling the whole tree against recorded resources");
-    from = null;
-  }
+  const from = await diffBase(job, st, reconfigured, log);
   const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
   let outcome;
   let ops: Op[] = [];
