@@ -14,15 +14,15 @@ export async function runHealthGate(job: MethodJob, deps: EngineDeps, touched: T
   const h = job.health;
   if (!h || (h.windowMs === 0 && !h.command) || (!touched.length && !h.command)) return [];
   const out: Failure[] = [];
-  const bad = new Map<string, Failure>();
+  const bad = new Map<string, Failure & { final?: boolean }>();
   // Poll the raw containers twice a second through the window: one not running, or restarted, fails.
   do {
     if (job.kind === "raw" && h.windowMs > 0) {
-      for (const t of touched) if (!bad.has(t.relPath)) await checkContainer(deps, t, bad);
+      for (const t of touched) if (!bad.get(t.relPath)?.final) await checkContainer(deps, t, bad);
     }
     await Bun.sleep(Math.max(0, Math.min(500, since + h.windowMs - Date.now())));
   } while (Date.now() < since + h.windowMs);
-  out.push(...bad.values());
+  out.push(...[...bad.values()].map(({ file, error }) => ({ file, error })));
   if (h.command) {
     const [cmd, ...args] = typeof h.command === "string" ? ["/bin/sh", "-c", h.command] : h.command;
     const r = await deps.exec(cmd!, args, { timeoutMs: h.commandTimeoutMs });
@@ -33,11 +33,14 @@ export async function runHealthGate(job: MethodJob, deps: EngineDeps, touched: T
   return out;
 }
 
-async function checkContainer(deps: EngineDeps, t: Touched, bad: Map<string, Failure>): Promise<void> {
+/** Not running: final. Running after restarts: recorded, but a later look may catch it exited (with its exit code). */
+async function checkContainer(deps: EngineDeps, t: Touched, bad: Map<string, Failure & { final?: boolean }>): Promise<void> {
   const c = await deps.podman.inspectContainer(t.resource.name);
   const restarts = (c as { RestartCount?: number } | null)?.RestartCount ?? 0;
-  if (!c) bad.set(t.relPath, { file: t.path, error: new Error(`container ${t.resource.name} is gone`) });
-  else if (!c.State.Running || restarts > 0) {
-    bad.set(t.relPath, { file: t.path, error: new Error(`container ${t.resource.name} is not running (${c.State.Status}, exit code ${c.State.ExitCode}, ${restarts} restart(s))`) });
+  if (!c) bad.set(t.relPath, { file: t.path, error: new Error(`container ${t.resource.name} is gone`), final: true });
+  else if (!c.State.Running) {
+    bad.set(t.relPath, { file: t.path, error: new Error(`container ${t.resource.name} is not running (${c.State.Status}, exit code ${c.State.ExitCode}, ${restarts} restart(s))`), final: true });
+  } else if (restarts > 0) {
+    bad.set(t.relPath, { file: t.path, error: new Error(`container ${t.resource.name} restarted ${restarts} time(s)`) });
   }
 }
