@@ -88,35 +88,26 @@ export async function resumeRollback(job: MethodJob, deps: EngineDeps, st: Metho
   const { from } = st.rollingBack!;
   log.warn("a rollback was interrupted (fetchit stopped or crashed); finishing it", { from: short(from), to: short(st.rollingBack!.to) });
   const reason = st.quarantined?.commit === from ? st.quarantined.reason : "interrupted rollback";
-  const rb = await rollBack(job, deps, st, log);
+  const rb = await rollBack(job, deps, st, log, 2);
   return { status: "failed", commit: from, changed: rb.changed, failures: [{ file: undefined, error: new Error(reason) }], rollback: { ...rb.info, reason } };
 }
 
-/** Restores volume snapshots, re-applies G's version of every file C changed, gates G. Saves the state once at the end. */
-async function rollBack(job: MethodJob, deps: EngineDeps, st: MethodState, log: Logger): Promise<{ changed: number; info: Omit<RollbackInfo, "reason"> }> {
+/**
+ * Restores volume snapshots, re-applies G's version of every file C changed, gates G. Saves the
+ * state once at the end. `attempts` > 1 (a resumed rollback): a change the dead process left cut
+ * short may still be undone by Podman under our feet (it cleans up after a dropped request), so a
+ * failed gate is followed by one more apply and gate before giving up. Never more: no loop.
+ */
+async function rollBack(job: MethodJob, deps: EngineDeps, st: MethodState, log: Logger, attempts = 1): Promise<{ changed: number; info: Omit<RollbackInfo, "reason"> }> {
   const { from: bad, to: good } = st.rollingBack!;
-  const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
-  let failures: Failure[];
+  let failures: Failure[] = [];
   let changed = 0;
-  try {
-    // Without C in the clone (rare), compare G's whole tree with the recorded resources.
-    const base = (await job.source.hasCommit(bad)) ? bad : null;
-    const ops = planChanges(await job.source.diff(base, good, filter), st.resources, base === null);
-    log.info("rolling back", { from: short(bad), to: short(good), changes: ops.length });
-    // The data first, so G's containers start on it.
-    const restored = await restoreSnapshots(job, deps, bad, log);
-    failures = restored.failures;
-    const outcome = await applyPlan(job, deps, ops, { ...st.resources }, log, good);
-    await restartStopped(deps, restored.stopped);
-    st.resources = outcome.resources;
-    changed = outcome.changed;
-    failures.push(...outcome.failures);
-    if (!failures.length) {
-      const g = await gate(job, deps, ops, outcome.resources, log);
-      failures = g.thrown ?? g.failures;
-    }
-  } catch (error) {
-    failures = [{ file: undefined, error }];
+  for (let i = 1; i <= attempts; i++) {
+    if (i > 1) log.warn("the last good commit failed its gate right after a crash; applying and gating it once more", { to: short(good), reason: gateReason(failures) });
+    const r = await applyGood(job, deps, st, bad, good, log);
+    changed += r.changed;
+    failures = r.failures;
+    if (!failures.length) break;
   }
   delete st.rollingBack;
   const at = new Date().toISOString();
@@ -135,4 +126,26 @@ async function rollBack(job: MethodJob, deps: EngineDeps, st: MethodState, log: 
   await deps.state.save(st);
   log.warn("rolled back; the bad commit is quarantined until a new commit or `fetchit retry`", { from: short(bad), to: short(good), changed });
   return { changed, info: { outcome: "rolled-back", from: bad, to: good } };
+}
+
+/** One pass of a rollback: snapshots back, the plan C→G applied, G gated. `st.resources` follows the apply. */
+async function applyGood(job: MethodJob, deps: EngineDeps, st: MethodState, bad: string, good: string, log: Logger): Promise<{ changed: number; failures: Failure[] }> {
+  const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
+  try {
+    // Without C in the clone (rare), compare G's whole tree with the recorded resources.
+    const base = (await job.source.hasCommit(bad)) ? bad : null;
+    const ops = planChanges(await job.source.diff(base, good, filter), st.resources, base === null);
+    log.info("rolling back", { from: short(bad), to: short(good), changes: ops.length });
+    // The data first, so G's containers start on it.
+    const restored = await restoreSnapshots(job, deps, bad, log);
+    const outcome = await applyPlan(job, deps, ops, { ...st.resources }, log, good);
+    await restartStopped(deps, restored.stopped);
+    st.resources = outcome.resources;
+    const failures = [...restored.failures, ...outcome.failures];
+    if (failures.length) return { changed: outcome.changed, failures };
+    const g = await gate(job, deps, ops, outcome.resources, log);
+    return { changed: outcome.changed, failures: g.thrown ?? g.failures };
+  } catch (error) {
+    return { changed: 0, failures: [{ file: undefined, error }] };
+  }
 }
