@@ -98,3 +98,44 @@ test("less free space than the volume holds: the apply is refused with a clear e
   expect(msg).toMatch(/snapshotVolumes: volume appdata holds \d+ bytes but .* has only \d+ free; nothing was replaced/);
   expect(await dbId()).toBe(before);
 }, 120_000);
+
+const pod = (script: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: kdb
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: ${podman.image}
+      command: ["sh", "-c", ${JSON.stringify(script)}]
+      volumeMounts:
+        - name: data
+          mountPath: /data
+  volumes:
+    - name: data
+      persistentVolumeClaim:
+        claimName: kdata
+`;
+
+test("kube: the volume of a pod's container is snapshotted before the pod is replaced and restored on rollback", async () => {
+  const remote = await createRemote({ "kube/db.yaml": pod(`test -e /data/db || echo v1-data > /data/db; ${KEEP_RUNNING}`) });
+  const flag = join(podman.dir, `kube-gate-${Date.now()}`);
+  const dir = join(podman.dir, `snap-kube-${Date.now()}`);
+  mkdirSync(dir, { recursive: true });
+  const exec = await hostTools();
+  const fs = createHostFs();
+  const deps: EngineDeps = { podman: createPodmanClient(podman.socketPath), fs, exec, state: createStateStore(fs, dir), log: silentLogger };
+  // The gate command fails once (for the bad commit), on the host.
+  const methods = `    kube:\n      - name: pods\n        targetPath: kube\n        schedule: "@every 1h"\n        snapshotVolumes: true\n        health:\n          window: 0\n          command: "if [ -e ${flag} ]; then rm -f ${flag}; exit 1; fi"\n`;
+  const run = () => runMethod(buildJobs(parseConfig(targetConfig(remote.url, methods), "t").config!, dir, silentLogger).jobs[0]!, { ...deps, exec: (c, a, o) => (c === "/bin/sh" ? hostExec(c, a, o) : exec(c, a, o)) });
+  expect((await run()).status).toBe("applied");
+  const read = () => podman.cli(["run", "--rm", "-v", "kdata:/data", podman.image, "cat", "/data/db"]);
+  expect(await read()).toBe("v1-data");
+  await Bun.write(flag, "");
+  await remote.commit({ "kube/db.yaml": pod(`echo v2-migrated > /data/db; ${KEEP_RUNNING}`) });
+  const r = await run();
+  expect(r.rollback?.outcome).toBe("rolled-back");
+  expect(readdirSync(join(dir, "snapshots", "kdata"))).toHaveLength(1);
+  expect(await read()).toBe("v1-data");
+}, 180_000);
