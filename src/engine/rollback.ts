@@ -137,7 +137,7 @@ async function applyGood(job: MethodJob, deps: EngineDeps, st: MethodState, bad:
     const ops = planChanges(await job.source.diff(base, good, filter), st.resources, base === null);
     log.info("rolling back", { from: short(bad), to: short(good), changes: ops.length });
     // The data first, so G's containers start on it.
-    const restored = await restoreSnapshots(job, deps, bad, log);
+    const restored = await restoreSnapshots(job, deps, bad, ops, log);
     const outcome = await applyPlan(job, deps, ops, { ...st.resources }, log, good);
     await restartStopped(deps, restored.stopped);
     st.resources = outcome.resources;

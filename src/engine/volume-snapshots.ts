@@ -32,24 +32,36 @@ export async function takeSnapshots(job: MethodJob, deps: EngineDeps, ops: Op[],
 }
 
 /**
- * Imports the snapshots taken before `bad` was applied. Running containers that mount such a
- * volume (the bad version's, maybe crash-looping and writing) are stopped first; their ids are
- * returned so {@link restartStopped} starts whichever of them the rollback did not replace.
+ * Imports the snapshots taken before `bad` was applied. The bad version's containers or pods that
+ * mount such a volume (maybe crash-looping: a restart policy would start them again) are removed
+ * first; the rollback's plan recreates them from G. Other running users are stopped; their ids are
+ * returned so {@link restartStopped} starts them again afterwards.
  */
-export async function restoreSnapshots(job: MethodJob, deps: EngineDeps, bad: string, log: Logger): Promise<{ failures: Failure[]; stopped: string[] }> {
+export async function restoreSnapshots(job: MethodJob, deps: EngineDeps, bad: string, ops: Op[], log: Logger): Promise<{ failures: Failure[]; stopped: string[] }> {
   const out = { failures: [] as Failure[], stopped: [] as string[] };
   if (!enabled(job)) return out;
+  const found = new Map<string, string>();
   for (const dir of await deps.fs.readDir(root(deps))) {
     const file = (await deps.fs.readDir(join(root(deps), dir))).filter((f) => f.endsWith(`-${tag(bad)}.tar`)).sort().at(-1);
-    if (!file) continue;
-    const volume = decodeURIComponent(dir);
-    const path = deps.fs.resolve(join(root(deps), dir, file));
+    if (file) found.set(decodeURIComponent(dir), deps.fs.resolve(join(root(deps), dir, file)));
+  }
+  if (!found.size) return out;
+  try {
+    for (const op of ops) {
+      if (op.op === "create" || !op.previous || !(await volumesOf(job, deps, op.previous)).some((v) => found.has(v))) continue;
+      if (job.kind === "kube") for (const pod of op.previous.name.split(",").filter(Boolean)) await deps.podman.removePod(pod, 5);
+      else await deps.podman.removeContainer(op.previous.name, { force: true, timeoutSeconds: 5 });
+    }
+  } catch (error) {
+    out.failures.push({ file: undefined, error });
+    return out;
+  }
+  for (const [volume, path] of found) {
     try {
-      const users = await deps.podman.request<{ Id: string; State: string }[] | null>("GET", "/containers/json", { query: { all: true, filters: JSON.stringify({ volume: [volume] }) } });
-      // all: a crash-looping container between restarts is not "running", but its restart policy would start it again
+      const users = await deps.podman.request<{ Id: string }[] | null>("GET", "/containers/json", { query: { filters: JSON.stringify({ volume: [volume] }) } });
       for (const c of users ?? []) {
         await deps.podman.stopContainer(c.Id, 5);
-        if (c.State === "running") out.stopped.push(c.Id);
+        out.stopped.push(c.Id);
       }
       if (!(await deps.podman.importVolume(volume, path))) await podmanCli(deps, ["volume", "import", volume, path]);
       log.warn("volume restored from the snapshot taken before the rolled-back commit", { volume, snapshot: path });
