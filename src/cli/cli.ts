@@ -10,6 +10,7 @@ import { installCommand, uninstallCommand } from "./install.ts";
 import { checkGlobalOptions, type Env, type GlobalOptions } from "./options.ts";
 import { planCommand } from "./plan.ts";
 import { pushCommand } from "./push.ts";
+import { retryCommand } from "./retry.ts";
 import { runCommand } from "./run.ts";
 import { schemaCommand } from "./schema.ts";
 import { statusCommand } from "./status.ts";
@@ -37,6 +38,11 @@ export async function runCli(argv: string[], env: Env, print: (line: string) => 
     .option("--target <name>", "Only this target")
     .option("--method <name>", "Only this method (name, kind or kind/name)")
     .action(async (opts) => void (code = await syncCommand(opts, env, print)));
+  cli
+    .command("retry", "Clear the quarantine of a rolled-back commit so the next run tries it again")
+    .option("--target <name>", "Only this target")
+    .option("--method <name>", "Only this method (name, kind or kind/name)")
+    .action(async (opts) => void (code = await retryCommand(opts, env, print)));
   cli.command("validate", "Check the config and print every problem").action((opts) => void (code = validateCommand(opts, env, print)));
   cli
     .command("plan", "Fetch and show what a run would create, replace or remove (changes nothing); exit 0 no change, 2 changes, 1 error")

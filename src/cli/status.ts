@@ -35,6 +35,14 @@ export interface StatusEntry {
   lastError: { message: string; at: string; commit: string | null; retryable: boolean; files: string[] } | null;
   nextRetryAt: string | null;
   resources: { file: string; name: string; hash: string }[];
+  /** A commit that failed its health gate and was rolled back; not applied again until a new commit or `fetchit retry`. */
+  quarantined: { commit: string; subject: string | null; reason: string; at: string } | null;
+  /** The applied commit failed its gate and could not be rolled back (first apply, or the rollback failed). */
+  unhealthy: { commit: string; reason: string; at: string } | null;
+  /** A rollback in progress (or interrupted: the next run finishes it). */
+  rollingBack: { from: string; to: string; at: string } | null;
+  /** Rollbacks this method has done. */
+  rollbacks: number;
 }
 
 /** The whole `fetchit status --json` document (also GET /status). */
@@ -65,6 +73,10 @@ export function toStatusEntry(s: MethodState, run?: RuntimeJob, alive = false): 
     resources: Object.entries(s.resources)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([file, r]) => ({ file, name: r.name, hash: r.hash })),
+    quarantined: s.quarantined ? { commit: s.quarantined.commit, subject: s.quarantined.subject ?? null, reason: s.quarantined.reason, at: s.quarantined.at } : null,
+    unhealthy: s.unhealthy ? { ...s.unhealthy } : null,
+    rollingBack: s.rollingBack ? { ...s.rollingBack } : null,
+    rollbacks: s.rollbacks ?? 0,
   };
 }
 
@@ -116,5 +128,17 @@ export async function statusCommand(opts: StatusOptions, env: Env, print: (line:
     ]);
   }
   for (const line of table(rows)) print(line);
+  for (const e of report.methods) for (const line of rolloutLines(e)) print(line);
   return 0;
+}
+
+/** Lines under the table for quarantined, unhealthy and rolling-back methods. */
+function rolloutLines(e: StatusEntry): string[] {
+  const what = `${e.target} ${e.kind}/${e.method}`;
+  const out: string[] = [];
+  const q = e.quarantined;
+  if (q) out.push(`${what}: quarantined ${short(q.commit)}${q.subject ? ` "${q.subject}"` : ""} at ${time(q.at)}: ${q.reason} (running ${short(e.appliedCommit)}; \`fetchit retry\` tries it again)`);
+  if (e.unhealthy) out.push(`${what}: applied but unhealthy ${short(e.unhealthy.commit)} since ${time(e.unhealthy.at)}: ${e.unhealthy.reason}`);
+  if (e.rollingBack) out.push(`${what}: rolling back ${short(e.rollingBack.from)} to ${short(e.rollingBack.to)} (since ${time(e.rollingBack.at)})`);
+  return out;
 }

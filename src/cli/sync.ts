@@ -10,11 +10,24 @@ import { ExitError } from "../errors.ts";
 import { stopRequested } from "../signals.ts";
 import { clearLeftovers, lockStateDir } from "../state/lock.ts";
 import { silentLogger } from "../log.ts";
+import type { RunResult } from "../engine/run-method.ts";
 import { loadRuntime, makeLogger, type Env, type GlobalOptions } from "./options.ts";
 
 export type SyncOptions = GlobalOptions & JobFilter;
 
-/** Returns the process exit code: 0 all applied or unchanged, 1 something failed. */
+const short = (sha?: string) => sha?.slice(0, 9);
+
+/** Why a run rolled back, or why it skipped a quarantined head ("" otherwise). */
+export function rollbackNote(r: RunResult): string {
+  const rb = r.rollback;
+  if (rb?.outcome === "rolled-back") return ` (rolled back ${short(rb.from)} to ${short(rb.to)}: ${rb.reason}; it is quarantined until a new commit or \`fetchit retry\`)`;
+  if (rb?.outcome === "failed") return ` (rollback of ${short(rb.from)} to ${short(rb.to)} failed: ${rb.reason}; left as it is)`;
+  if (rb) return ` (health gate failed and there is no earlier good commit: left applied, unhealthy: ${rb.reason})`;
+  if (r.quarantined) return ` (head ${short(r.quarantined.commit)} is quarantined: ${r.quarantined.reason}; \`fetchit retry\` tries it again)`;
+  return "";
+}
+
+/** Returns the process exit code: 0 all applied or unchanged, 1 something failed, rolled back or is quarantined. */
 export async function syncCommand(opts: SyncOptions, env: Env, print: (line: string) => void): Promise<number> {
   const log = makeLogger(opts, env);
   const rt = loadRuntime({ opts, env, log });
@@ -36,8 +49,8 @@ export async function syncCommand(opts: SyncOptions, env: Env, print: (line: str
   for (const { job, result } of results) {
     const what = `${job.key.target} ${job.kind}/${job.key.method}`;
     const commit = result.commit?.slice(0, 9) ?? "-";
-    if (result.status === "failed") failed++;
-    const note = "note" in result && result.note ? ` (${result.note})` : "";
+    if (result.status === "failed" || ("quarantined" in result && result.quarantined)) failed++;
+    const note = "note" in result && result.note ? ` (${result.note})` : "rollback" in result || "quarantined" in result ? rollbackNote(result) : "";
     print(`${result.status.padEnd(9)} ${what} @ ${commit}${result.changed ? ` (${result.changed} changed)` : ""}${result.failures.length ? ` (${result.failures.length} failed)` : ""}${note}`);
   }
   return failed ? 1 : 0;

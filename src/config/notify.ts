@@ -9,7 +9,7 @@ import { STRICT } from "./schema-methods.ts";
 import type { FetchitConfig } from "./types.ts";
 
 /** What a webhook can be sent for. */
-export const NOTIFY_EVENTS = ["apply-succeeded", "apply-failed", "drift-repaired", "config-reload-rejected"] as const;
+export const NOTIFY_EVENTS = ["apply-succeeded", "apply-failed", "drift-repaired", "config-reload-rejected", "rolled_back", "rollback_failed"] as const;
 export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
 
 /** One `notify[]` entry. */
@@ -19,7 +19,7 @@ export const NotifyEntrySchema = Type.Object(
     events: Type.Optional(
       Type.Array(Type.Union(NOTIFY_EVENTS.map((e) => Type.Literal(e))), {
         description:
-          "Events sent to this URL: apply-succeeded (a new commit applied), apply-failed (an apply or fetch failed; sent once per distinct failure, not every retry), drift-repaired (self-heal recreated something), config-reload-rejected (a new config was invalid; the old one keeps running). Default: all of them.",
+          "Events sent to this URL: apply-succeeded (a new commit applied), apply-failed (an apply or fetch failed; sent once per distinct failure, not every retry), drift-repaired (self-heal recreated something), config-reload-rejected (a new config was invalid; the old one keeps running), rolled_back (a commit failed its health gate, the last good commit was re-applied and the commit quarantined), rollback_failed (the last good commit failed its gate too; things are left as they are). Default: all of them.",
       }),
     ),
     authEnv: Type.Optional(

@@ -76,6 +76,18 @@ export const selfHealProperty = (what: string) =>
     }),
   );
 
+/** `snapshotVolumes` and `keepSnapshots` for methods that replace containers or pods (raw, kube). */
+export const snapshotProperties = (what: string) => ({
+  snapshotVolumes: Type.Optional(
+    Type.Boolean({
+      description: `true: before replacing a ${what}, export the named volumes it mounts into the state dir, and import them back when the commit is rolled back (a migration run against the old data is undone). Refused with an error when the free space is less than a volume's size. Default: false. Not in FetchIt.`,
+    }),
+  ),
+  keepSnapshots: Type.Optional(
+    Type.Integer({ minimum: 1, description: "How many snapshots to keep per volume (the oldest go first). Default: 3." }),
+  ),
+});
+
 /** `raw`: Podman container definitions (YAML or JSON) started as containers. */
 export const RawMethodSchema = methodSchema("raw", "Runs each container definition file (YAML or JSON, FetchIt's raw format) as a Podman container; a changed file replaces its container, a deleted one removes it.", {
   pullImage: Type.Optional(
@@ -85,6 +97,7 @@ export const RawMethodSchema = methodSchema("raw", "Runs each container definiti
     }),
   ),
   selfHeal: selfHealProperty("containers"),
+  ...snapshotProperties("container"),
 });
 
 /** `kube`: Kubernetes YAML played with `podman kube play`. */
@@ -111,6 +124,7 @@ export const KubeMethodSchema = methodSchema(
       }),
     ),
     selfHeal: selfHealProperty("pods"),
+    ...snapshotProperties("pod"),
   },
 );
 

@@ -35,13 +35,20 @@ export interface HealthConfig {
   http?: string;
 }
 
-export interface RawMethod extends CommonMethod {
+/** raw and kube: volume snapshots taken before a container or pod is replaced, restored on rollback. */
+export interface SnapshotOptions {
+  snapshotVolumes?: boolean;
+  /** Snapshots kept per volume (default 3). */
+  keepSnapshots?: number;
+}
+
+export interface RawMethod extends CommonMethod, SnapshotOptions {
   /** true: pull the image on every apply; false: pull only when missing. */
   pullImage?: boolean;
   /** Recreate managed containers removed, stopped or replaced out of band (default true). */
   selfHeal?: boolean;
 }
-export interface KubeMethod extends CommonMethod {
+export interface KubeMethod extends CommonMethod, SnapshotOptions {
   /** Network name or mode for the pods (`--network`); absent = Podman's default kube network. */
   network?: string;
   /** false: create the pods without starting them; absent = true. */
@@ -180,7 +187,7 @@ export interface ListenConfig {
 export interface NotifyConfig {
   url: string;
   /** Absent = every event. */
-  events?: ("apply-succeeded" | "apply-failed" | "drift-repaired" | "config-reload-rejected")[];
+  events?: ("apply-succeeded" | "apply-failed" | "drift-repaired" | "config-reload-rejected" | "rolled_back" | "rollback_failed")[];
   /** Env var holding the Authorization header value. */
   authEnv?: string;
 }

@@ -40,6 +40,8 @@ export interface MethodPlan {
   notes: string[];
   /** Fetch or diff failure: the plan is unknown. */
   error: string | null;
+  /** A commit that failed its health gate and was rolled back (a run skips it while it is the head). */
+  quarantined: { commit: string; subject: string | null; reason: string; at: string } | null;
 }
 
 /** Kinds whose files are specs of something running (a changed file = "spec changed"); others copy content. */
@@ -66,13 +68,15 @@ export async function planMethod(job: MethodJob, deps: EngineDeps, log: Logger):
   const st = await deps.state.load(job.key);
   const plan: MethodPlan = {
     ...job.key, appliedCommit: st.appliedCommit ?? null, head: null, items: [], notes: [], error: null,
+    quarantined: st.quarantined ? { ...st.quarantined, subject: st.quarantined.subject ?? null } : null,
   };
   /** State keys of files renamed in this diff: their record moves to the new path. */
   const renamedAway = new Set<string>();
   try {
     const head = (plan.head = await job.source.fetch());
     const reconf = reconfigured(st, job);
-    if (st.appliedCommit !== head || reconf) {
+    rolloutNotes(st, head, plan.notes);
+    if (st.quarantined?.commit !== head && !st.rollingBack && (st.appliedCommit !== head || reconf)) {
       const from = await diffBase(job, st, reconf);
       const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
       const ops = planChanges(await job.source.diff(from, head, filter), st.resources, from === null);
@@ -88,6 +92,15 @@ export async function planMethod(job: MethodJob, deps: EngineDeps, log: Logger):
     plan.error = errorMessage(err);
   }
   return plan;
+}
+
+/** What quarantine, an interrupted rollback or an unhealthy commit change about the next run. */
+function rolloutNotes(st: MethodState, head: string, notes: string[]): void {
+  const q = st.quarantined;
+  if (st.rollingBack) notes.push(`a rollback of ${st.rollingBack.from.slice(0, 9)} to ${st.rollingBack.to.slice(0, 9)} was interrupted; the next run finishes it`);
+  else if (q?.commit === head) notes.push(`head ${head.slice(0, 9)} is quarantined (failed its health gate at ${q.at}: ${q.reason}); a run does not apply it, only repairs drift from ${st.appliedCommit?.slice(0, 9) ?? "-"}; \`fetchit retry\` tries it again`);
+  else if (q) notes.push(`commit ${q.commit.slice(0, 9)} is quarantined; the new head is applied over ${st.appliedCommit?.slice(0, 9) ?? "-"} and a good one clears it`);
+  if (st.unhealthy) notes.push(`applied commit ${st.unhealthy.commit.slice(0, 9)} is unhealthy and could not be rolled back: ${st.unhealthy.reason}`);
 }
 
 /** One op as a plan item; `identify` tells whether an update really changes anything. */

@@ -67,7 +67,7 @@ export async function runGateCommand(
       timeoutMs: timeoutMs + (KILL_AFTER_S + 30) * 1000, // backstop should `timeout` itself hang
     });
   } catch (err) {
-    return new MethodError(`health gate: could not run command \`${describeCommand(command)}\`: ${errorMessage(err)} (is coreutils' timeout installed?)`, undefined, { cause: err });
+    return new MethodError(`health gate: could not run command \`${describeCommand(command)}\`: ${errorMessage(err)} (is coreutils' timeout installed?)`, undefined, { cause: err, retryable: true }); // host trouble, not a verdict on the commit
   }
   if (r.code === 0) return undefined;
   const tail = `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => l.trim()).slice(-10).join("\n    ").slice(-2000);

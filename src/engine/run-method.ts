@@ -10,11 +10,12 @@ import { SourceUnavailableError, type CommitVerifier, type GitSource } from "../
 import type { AnyMethod } from "../methods/index.ts";
 import type { MethodKey, MethodState } from "../state/store.ts";
 import type { EngineDeps } from "./context.ts";
-import { applyPlan, type Failure } from "./apply-plan.ts";
+import { applyPlan, type Failure, type PlanOutcome } from "./apply-plan.ts";
 import { backingOff, recordFailure } from "./failures.ts";
-import { runHealthGate } from "./health-gate.ts";
-import { planChanges } from "./plan.ts";
+import { planChanges, type Op } from "./plan.ts";
 import { healDrift } from "./self-heal.ts";
+import { takeSnapshots } from "./volume-snapshots.ts";
+import { gate, onGateFailure, resumeRollback, type RollbackInfo } from "./rollback.ts";
 
 export interface MethodJob {
   key: MethodKey;
@@ -34,6 +35,10 @@ export interface RunResult {
   /** Files whose apply changed something on the host. */
   changed: number;
   failures: Failure[];
+  /** Set when this run's health gate failed (or a rollback was resumed): what happened then. */
+  rollback?: RollbackInfo;
+  /** Set while the head is quarantined (the run skipped it). */
+  quarantined?: { commit: string; reason: string };
 }
 
 export interface RunOptions {
@@ -47,6 +52,7 @@ export async function runMethod(job: MethodJob, deps: EngineDeps, opts: RunOptio
   const log = deps.log.child({ target: job.key.target, method: `${job.kind}/${job.key.method}` });
   const now = deps.now ?? Date.now;
   const st = await deps.state.load(job.key);
+  if (st.rollingBack) return resumeRollback(job, deps, st, log);
   if (backingOff(st, now(), opts.force, log)) return { status: "skipped", changed: 0, failures: [] };
   let head: string;
   try {
@@ -58,9 +64,17 @@ export async function runMethod(job: MethodJob, deps: EngineDeps, opts: RunOptio
     return { status: "failed", changed: 0, failures: [{ file: undefined, error: err }] };
   }
   const reconfigured = configChanged(st, job);
+  if (st.quarantined?.commit === head) {
+    // No flapping: the bad commit is not re-applied; drift is repaired from the last good commit.
+    log.debug("head is quarantined; waiting for a new commit or `fetchit retry`", { commit: short(head) });
+    const repaired = await healDrift(job, deps, st, log);
+    const { commit, reason } = st.quarantined;
+    return { status: "skipped", commit: head, changed: repaired, failures: [], quarantined: { commit, reason } };
+  }
   if (st.appliedCommit === head && !reconfigured) {
     log.debug("no changes", { commit: short(head) });
-    const repaired = await healDrift(job, deps, st, log);
+    // An unhealthy commit that could not be rolled back is left as it is, not recreated every tick.
+    const repaired = st.unhealthy?.commit === head ? 0 : await healDrift(job, deps, st, log);
     return { status: "unchanged", commit: head, changed: repaired, failures: [] };
   }
   if (!opts.force && !reconfigured && st.lastError?.commit === head && !st.lastError.retryable) {
@@ -81,6 +95,22 @@ function configChanged(st: MethodState, job: MethodJob): boolean {
   return st.appliedCommit !== undefined && st.config !== undefined && canonical(st.config) !== canonical(job.config);
 }
 
+/** The commit to diff from: the applied one, or null (whole tree) when it is unusable. */
+async function diffBase(job: MethodJob, st: MethodState, reconfigured: boolean, log: EngineDeps["log"]): Promise<string | null> {
+  const from = reconfigured ? null : (st.appliedCommit ?? null);
+  if (from && !(await job.source.hasCommit(from))) {
+    log.warn("last applied commit is missing from the local clone; reconciling the whole tree against recorded resources", { commit: short(from) });
+    return null;
+  }
+  if (from && st.lastError?.commit && st.lastError.commit !== from) {
+    // A partly applied commit may have recorded resources whose files are gone by now
+    // (added then deleted before anything applied): compare the whole tree, not the diff.
+    log.debug("previous apply failed part-way; reconciling the whole tree against recorded resources");
+    return null;
+  }
+  return from;
+}
+
 async function applyCommit(
   job: MethodJob,
   deps: EngineDeps,
@@ -92,25 +122,18 @@ async function applyCommit(
 ): Promise<RunResult> {
   st.config = job.config;
   const verifyFrom = st.appliedCommit && (await job.source.hasCommit(st.appliedCommit)) ? st.appliedCommit : null;
-  let from = reconfigured ? null : (st.appliedCommit ?? null);
-  if (from && !(await job.source.hasCommit(from))) {
-    log.warn("last applied commit is missing from the local clone; reconciling the whole tree against recorded resources", { commit: short(from) });
-    from = null;
-  } else if (from && st.lastError?.commit && st.lastError.commit !== from) {
-    // A partly applied commit may have recorded resources whose files are gone by now
-    // (added then deleted before anything applied): compare the whole tree, not the diff.
-    log.debug("previous apply failed part-way; reconciling the whole tree against recorded resources");
-    from = null;
-  }
+  const from = await diffBase(job, st, reconfigured, log);
   const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
   let outcome;
+  let ops: Op[] = [];
   try {
     await job.verifier?.verify(verifyFrom, head);
     if (!from && !(await job.source.pathExists(head, job.config.targetPath))) {
       log.warn("targetPath does not exist at this commit; nothing to apply", { targetPath: job.config.targetPath, commit: short(head) });
     }
     const changes = await job.source.diff(from, head, filter);
-    const ops = planChanges(changes, st.resources, from === null);
+    ops = planChanges(changes, st.resources, from === null);
+    await takeSnapshots(job, deps, ops, head, log);
     log.info(ops.length ? "applying commit" : "new commit has no changes for this method", {
       from: short(from ?? undefined) ?? "(none)", to: short(head), changes: ops.length,
     });
@@ -123,18 +146,50 @@ async function applyCommit(
     await recordFailure(deps.state, st, outcome.failures, head, now(), log);
     return { status: "failed", commit: head, changed: outcome.changed, failures: outcome.failures };
   }
-  // Health gate (docs/health.md): only when something changed. Without a rollback, a failed gate is reported and the commit stays applied.
-  const gate = job.health && outcome.changed ? await runHealthGate(job, deps, outcome.touched, outcome.lastChangeAt, log) : [];
+  const good = !reconfigured && st.appliedCommit && (await job.source.hasCommit(st.appliedCommit)) ? st.appliedCommit : undefined;
+  return judge(job, deps, st, head, good, ops, outcome, log, now);
+}
+
+/**
+ * After a clean apply of `head` over `good` (the last good commit, if any): the health gate, then
+ * advance the state, or roll back (rollback.ts), or report.
+ */
+async function judge(
+  job: MethodJob, deps: EngineDeps, st: MethodState, head: string, good: string | undefined,
+  ops: Op[], outcome: PlanOutcome, log: EngineDeps["log"], now: () => number,
+): Promise<RunResult> {
+  // Health gate (docs/health.md): only when this apply had something to do for the method.
+  const gated = ops.length ? await gate(job, deps, ops, outcome.resources, log, outcome.lastChangeAt) : { failures: [] };
+  if (gated.thrown) {
+    await recordFailure(deps.state, st, gated.thrown, head, now(), log);
+    return { status: "failed", commit: head, changed: outcome.changed, failures: gated.thrown };
+  }
+  if (gated.failures.length && !job.health?.rollback) {
+    // rollback: false — the commit stays applied (the state says what the host runs) and the failure is reported once.
+    await advance(job, deps, st, head, now);
+    await recordFailure(deps.state, st, gated.failures, head, now(), log, { permanent: "applied, but its health gate failed; it stays applied (rollback: false): fix it and push a new commit" });
+    return { status: "failed", commit: head, changed: outcome.changed, failures: gated.failures };
+  }
+  if (gated.failures.length) {
+    const r = await onGateFailure(job, deps, st, head, good, gated.failures, log);
+    if (r.rollback?.outcome !== "not-possible") return { ...r, changed: r.changed + outcome.changed };
+    // No good commit: the commit is recorded as applied (below) but stays marked unhealthy.
+    await advance(job, deps, st, head, now);
+    return { ...r, changed: outcome.changed };
+  }
+  delete st.quarantined;
+  delete st.unhealthy;
+  await advance(job, deps, st, head, now);
+  log.info("commit applied", { commit: short(head), changed: outcome.changed });
+  return { status: "applied", commit: head, changed: outcome.changed, failures: [] };
+}
+
+/** Records `head` as applied (subject, time, pin) and saves. */
+async function advance(job: MethodJob, deps: EngineDeps, st: MethodState, head: string, now: () => number): Promise<void> {
   const subject = await job.source.commitInfo(head).then((c) => c.subject, () => undefined);
   Object.assign(st, { appliedCommit: head, appliedAt: new Date(now()).toISOString(), appliedSubject: subject, failures: 0 });
   delete st.lastError;
   delete st.nextRetryAt;
   await job.source.pin(`${job.key.target}/${job.kind}/${job.key.method}`, head);
   await deps.state.save(st);
-  log.info("commit applied", { commit: short(head), changed: outcome.changed });
-  if (gate.length) {
-    await recordFailure(deps.state, st, gate, head, now(), log, { permanent: "applied, but its health gate failed; it stays applied (no rollback): fix it and push a new commit" });
-    return { status: "failed", commit: head, changed: outcome.changed, failures: gate };
-  }
-  return { status: "applied", commit: head, changed: outcome.changed, failures: [] };
 }

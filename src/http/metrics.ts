@@ -64,6 +64,10 @@ export function renderMetrics({ jobs, states, rssBytes, startedAtMs }: MetricsIn
   for (const s of states) out.sample("fetchit_managed_resources", ids(s, s.kind), Object.keys(s.resources).length);
   out.family("fetchit_method_consecutive_failures", "gauge", "Consecutive failed runs of each method or task (0 after a success), from the state store.");
   for (const s of states) out.sample("fetchit_method_consecutive_failures", ids(s, s.kind), s.failures);
+  out.family("fetchit_rollbacks_total", "counter", "Rollbacks to the last good commit after a failed health gate, from the state store (kept across restarts).");
+  for (const s of states) out.sample("fetchit_rollbacks_total", ids(s, s.kind), s.rollbacks ?? 0);
+  out.family("fetchit_quarantined", "gauge", "1 while a commit of this method is quarantined (failed its gate, rolled back), else 0; the commit is a label.");
+  for (const s of states) out.sample("fetchit_quarantined", { ...ids(s, s.kind), commit: s.quarantined?.commit ?? "" }, s.quarantined ? 1 : 0);
   out.family("fetchit_process_resident_memory_bytes", "gauge", "Resident memory of the fetchit process.");
   out.sample("fetchit_process_resident_memory_bytes", {}, rssBytes);
   out.family("fetchit_process_start_time_seconds", "gauge", "Unix time the fetchit process started.");

@@ -1,7 +1,7 @@
 /**
  * Which run results are worth a webhook, as events: a new commit applied, a
  * failure (once per distinct failure, not on every retry of the same one),
- * drift repaired. Pure apart from the per-job memory of the last failure.
+ * drift repaired, a rollback (or a failed one). Pure apart from the per-job memory of the last failure.
  */
 import type { NotifyEventName } from "../config/notify.ts";
 import type { Runnable } from "../daemon.ts";
@@ -42,6 +42,14 @@ export class RunEvents {
     const id = `${job.key.target}/${job.kind}/${job.key.method}`;
     const base = { target: job.key.target, method: `${job.kind}/${job.key.method}`, commit: result.commit };
     const out: NotifyEvent[] = [];
+    const rb = result.rollback;
+    if (rb && rb.outcome !== "not-possible") {
+      this.lastFailure.delete(id);
+      const what = `commit ${short(rb.from)} failed its health gate (${maskUrl(rb.reason.split("\n")[0]!)})`;
+      return rb.outcome === "rolled-back"
+        ? [{ ...base, event: "rolled_back", summary: `${what}; rolled back to ${short(rb.to)} and quarantined` }]
+        : [{ ...base, event: "rollback_failed", summary: `${what}; rolling back to ${short(rb.to)} failed too; left as it is` }];
+    }
     if (result.status === "failed") {
       const summary = failureSummary(result);
       const signature = `${result.commit ?? ""}\n${summary}`;

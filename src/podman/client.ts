@@ -8,6 +8,7 @@ import * as containers from "./containers.ts";
 import * as images from "./images.ts";
 import * as pods from "./pods.ts";
 import * as system from "./system.ts";
+import * as volumes from "./volumes.ts";
 import { createTransport, parseJson } from "./transport.ts";
 import type {
   ContainerInspect,
@@ -50,6 +51,12 @@ export interface PodmanClient {
   /** Force-removes a pod and its containers (never volumes): true when removed, false when it did not exist. */
   removePod(name: string, timeoutSeconds?: number): Promise<boolean>;
   volumeExists(name: string): Promise<boolean>;
+  /** null when no such volume. */
+  inspectVolume(name: string): Promise<volumes.VolumeInspect | null>;
+  /** Volume tar into `file` through the API; false when the server has no export endpoint (then `podman volume export`). */
+  exportVolume(name: string, file: string): Promise<boolean>;
+  /** Tar `file` into the volume through the API; false when the server has no import endpoint (then `podman volume import`). */
+  importVolume(name: string, file: string): Promise<boolean>;
   /** `podman system prune`: unused pods, containers, networks, images (all unused with `all`), volumes with `volumes`. */
   systemPrune(opts?: system.SystemPruneOptions): Promise<SystemPruneReport>;
   /** Loads an image archive streamed as `body`; returns the loaded names (or `sha256:` ids). */
@@ -118,6 +125,9 @@ export function createPodmanClient(socketPath: string, opts: PodmanClientOptions
       return pods.removePod(t, name, timeoutSeconds, stopFirst);
     },
     volumeExists: (name) => pods.volumeExists(t, name),
+    inspectVolume: (name) => volumes.inspectVolume(t, name),
+    exportVolume: (name, file) => volumes.exportVolume(t, name, file),
+    importVolume: (name, file) => volumes.importVolume(t, name, file),
     systemPrune: (pruneOpts) => system.systemPrune(t, pruneOpts),
     loadImage: (body, loadOpts) => system.loadImage(t, body, loadOpts),
     request,

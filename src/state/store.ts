@@ -47,6 +47,22 @@ export interface MethodState {
   nextRetryAt?: string;
   /** The method entry as last applied, so its resources can be removed after it leaves the config. */
   config?: Record<string, unknown>;
+  /** A commit that failed its health gate and was rolled back: never re-applied until a new head or `fetchit retry`. */
+  quarantined?: Quarantine;
+  /** Written before a rollback starts, cleared when it ends: a restart finishes it (crash safety). */
+  rollingBack?: { from: string; to: string; at: string };
+  /** The applied commit failed its gate and could not be rolled back (first apply, or the rollback failed too). */
+  unhealthy?: { commit: string; reason: string; at: string };
+  /** Rollbacks done by this method so far (fetchit_rollbacks_total). */
+  rollbacks?: number;
+}
+
+export interface Quarantine {
+  commit: string;
+  subject?: string;
+  /** Why its gate failed: file, container or unit, exit code, last log lines. */
+  reason: string;
+  at: string;
 }
 
 export interface MethodKey {

@@ -137,6 +137,30 @@ export function describeConformance(kit: ConformanceKit): void {
       expect(st.appliedCommit).toBeUndefined();
     });
 
+    test("rollback: a commit failing its health gate is undone (modify, delete, add), quarantined, and not re-applied", async () => {
+      // The gate command fails once, for the bad commit, then passes for the rollback's own gate.
+      const flag = `/tmp/fetchit-conf-gate-${process.pid}-${Date.now()}`;
+      const exec = kit.exec ?? hostExec;
+      yaml += `        health:\n          window: 0\n          command: "if [ -e ${flag} ]; then rm -f ${flag}; echo bad commit >&2; exit 1; fi"\n`;
+      expect((await run()).status).toBe("applied");
+      const good = (await deps.state.list())[0]!;
+      await exec("sh", ["-c", `touch ${flag}`]);
+      const bad = await remote.commit({ ...put("one", 2), ...put("three", 1), [`m/${kit.file("two", 1, podman)[0]}`]: null }, "bad one");
+      const r = await run();
+      expect(r.rollback).toMatchObject({ outcome: "rolled-back", from: bad, to: good.appliedCommit });
+      expect(r.rollback!.reason).toContain("bad commit");
+      expect(Object.keys(await observe()).sort()).toEqual(["one", "two"]);
+      const st = (await deps.state.list())[0]!;
+      expect(st.resources).toEqual(good.resources);
+      expect(st.appliedCommit).toBe(good.appliedCommit!);
+      expect(st.quarantined).toMatchObject({ commit: bad, subject: "bad one" });
+      const settled = await observe();
+      writes.length = 0;
+      for (let i = 0; i < 3; i++) expect((await run()).status).toBe("skipped");
+      expect(writes).toEqual([]);
+      expect(await observe()).toEqual(settled);
+    });
+
     test("a restart in the middle converges: old state + new commit, no duplicates", async () => {
       await run();
       const [record] = await deps.state.list();

@@ -9,6 +9,7 @@ describe("toStatusEntry", () => {
       appliedCommit: null, appliedSubject: null, appliedAt: null,
       fetchedHead: null, lastRunAt: null, lastResult: null, nextRunAt: null, running: false,
       consecutiveFailures: 0, lastError: null, nextRetryAt: null, resources: [],
+      quarantined: null, unhealthy: null, rollingBack: null, rollbacks: 0,
     });
   });
 
@@ -31,7 +32,18 @@ describe("toStatusEntry", () => {
         { file: "a.conf", name: "/etc/app/a.conf", hash: "h1" },
         { file: "sub/b.conf", name: "/etc/app/sub/b.conf", hash: "h2" },
       ],
+      quarantined: null, unhealthy: null, rollingBack: null, rollbacks: 0,
     });
+  });
+
+  test("a quarantined commit: commit, subject, reason and time; rollbacks counted", () => {
+    const st = {
+      ...emptyState({ target: "t", kind: "raw", method: "m" }), rollbacks: 2,
+      quarantined: { commit: "b".repeat(40), subject: "bad", reason: "raw/a.json: container a is exited (exit code 3)", at: "2024-01-01T00:00:00.000Z" },
+    };
+    const e = toStatusEntry(st);
+    expect(e.quarantined).toEqual({ commit: "b".repeat(40), subject: "bad", reason: "raw/a.json: container a is exited (exit code 3)", at: "2024-01-01T00:00:00.000Z" });
+    expect(e.rollbacks).toBe(2);
   });
 
   test("a fetch error (no commit, no files) gets commit null and files []", () => {
@@ -42,7 +54,7 @@ describe("toStatusEntry", () => {
   test("the entry is plain JSON: every key present, even when null", () => {
     const json = JSON.parse(JSON.stringify(toStatusEntry(emptyState({ target: "t", kind: "raw", method: "m" }))));
     expect(Object.keys(json)).toEqual([
-      "target", "kind", "method", "appliedCommit", "appliedSubject", "appliedAt", "fetchedHead", "lastRunAt", "lastResult", "nextRunAt", "running", "consecutiveFailures", "lastError", "nextRetryAt", "resources",
+      "target", "kind", "method", "appliedCommit", "appliedSubject", "appliedAt", "fetchedHead", "lastRunAt", "lastResult", "nextRunAt", "running", "consecutiveFailures", "lastError", "nextRetryAt", "resources", "quarantined", "unhealthy", "rollingBack", "rollbacks",
     ]);
   });
 });
