@@ -10,7 +10,7 @@ import type { EngineDeps } from "./engine/context.ts";
 import { definitions, diffJobs, type JobDiff } from "./engine/job-diff.ts";
 import { buildJobs, jobId } from "./engine/jobs.ts";
 import { reconcileRemoved } from "./engine/removed.ts";
-import { runMethod, type MethodJob, type RunResult } from "./engine/run-method.ts";
+import { runMethod, type MethodJob, type RunOptions, type RunResult } from "./engine/run-method.ts";
 import { forgetRemovedTasks, runTask, type TaskResult } from "./engine/run-task.ts";
 import { Scheduler, type JobInfo } from "./scheduler/scheduler.ts";
 import type { MethodKey } from "./state/store.ts";
@@ -188,13 +188,13 @@ export interface SyncEntry {
  * image loaders and podmanAutoUpdate first (methods may need their images), then the git methods,
  * then prune (so it never races an apply). Returns the results in that order.
  */
-export async function syncOnce(config: FetchitConfig, stateDir: string, deps: EngineDeps, filter: JobFilter = {}): Promise<SyncEntry[]> {
+export async function syncOnce(config: FetchitConfig, stateDir: string, deps: EngineDeps, filter: JobFilter = {}, opts: RunOptions = {}): Promise<SyncEntry[]> {
   const { jobs, tasks } = prepareJobs(config, stateDir, deps);
   if (!filter.target && !filter.method) await forgetRemovedTasks(tasks, deps);
   const pick = <T extends Runnable>(list: T[]) => list.filter((j) => matches(j, filter));
   const runTasks = (list: Task[]) => Promise.all(list.map(async (job) => ({ job, result: await runTask(job, deps, { force: true }) })));
   const images = await runTasks(pick(tasks).filter((t) => t.kind === "images" || t.kind === "podmanAutoUpdate"));
-  const methods = await Promise.all(pick(jobs).map(async (job) => ({ job, result: await runMethod(job, deps, { force: true }) })));
+  const methods = await Promise.all(pick(jobs).map(async (job) => ({ job, result: await runMethod(job, deps, { ...opts, force: true }) })));
   const prune = await runTasks(pick(tasks).filter((t) => t.kind === "prune"));
   return [...images, ...methods, ...prune];
 }

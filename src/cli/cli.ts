@@ -37,6 +37,7 @@ export async function runCli(argv: string[], env: Env, print: (line: string) => 
     .command("sync", "Run every method once now, wait, exit 1 if anything failed")
     .option("--target <name>", "Only this target")
     .option("--method <name>", "Only this method (name, kind or kind/name)")
+    .option("--now", "Apply a new commit now even when this host's rollout wave is not due yet")
     .action(async (opts) => void (code = await syncCommand(opts, env, print)));
   cli
     .command("retry", "Clear the quarantine of a rolled-back commit so the next run tries it again")

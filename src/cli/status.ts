@@ -43,6 +43,8 @@ export interface StatusEntry {
   rollingBack: { from: string; to: string; at: string } | null;
   /** Rollbacks this method has done. */
   rollbacks: number;
+  /** The fetched head waits for this host's rollout wave (fleets): wave, waves, dueAt. */
+  waiting: { wave: number; waves: number; dueAt: string } | null;
 }
 
 /** The whole `fetchit status --json` document (also GET /status). */
@@ -77,6 +79,7 @@ export function toStatusEntry(s: MethodState, run?: RuntimeJob, alive = false): 
     unhealthy: s.unhealthy ? { ...s.unhealthy } : null,
     rollingBack: s.rollingBack ? { ...s.rollingBack } : null,
     rollbacks: s.rollbacks ?? 0,
+    waiting: alive && run?.waiting ? { ...run.waiting } : null,
   };
 }
 
@@ -139,6 +142,7 @@ function rolloutLines(e: StatusEntry): string[] {
   const q = e.quarantined;
   if (q) out.push(`${what}: quarantined ${short(q.commit)}${q.subject ? ` "${q.subject}"` : ""} at ${time(q.at)}: ${q.reason} (running ${short(e.appliedCommit)}; \`fetchit retry\` tries it again)`);
   if (e.unhealthy) out.push(`${what}: applied but unhealthy ${short(e.unhealthy.commit)} since ${time(e.unhealthy.at)}: ${e.unhealthy.reason}`);
+  if (e.waiting) out.push(`${what}: ${short(e.fetchedHead)} waits for wave ${e.waiting.wave} of ${e.waiting.waves}, due at ${time(e.waiting.dueAt)} (\`fetchit sync --now\` applies it now)`);
   if (e.rollingBack) out.push(`${what}: rolling back ${short(e.rollingBack.from)} to ${short(e.rollingBack.to)} (since ${time(e.rollingBack.at)})`);
   return out;
 }

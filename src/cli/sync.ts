@@ -11,11 +11,15 @@ import { stopRequested } from "../signals.ts";
 import { clearLeftovers, lockStateDir } from "../state/lock.ts";
 import { silentLogger } from "../log.ts";
 import type { RunResult } from "../engine/run-method.ts";
+import type { Waiting } from "../engine/rollout.ts";
 import { loadRuntime, makeLogger, type Env, type GlobalOptions } from "./options.ts";
 
-export type SyncOptions = GlobalOptions & JobFilter;
+export type SyncOptions = GlobalOptions & JobFilter & { now?: boolean };
 
 const short = (sha?: string) => sha?.slice(0, 9);
+
+/** " (waiting for wave 2 of 4, due at …; --now applies it now)". */
+export const waitingNote = (w: Waiting): string => ` (waiting for wave ${w.wave} of ${w.waves}, due at ${w.dueAt}; \`fetchit sync --now\` applies it now)`;
 
 /** Why a run rolled back, or why it skipped a quarantined head ("" otherwise). */
 export function rollbackNote(r: RunResult): string {
@@ -41,7 +45,7 @@ export async function syncCommand(opts: SyncOptions, env: Env, print: (line: str
   await clearLeftovers(rt.stateDir, log).catch(() => {});
   const onStop = () => log.warn(`${String(stopRequested.reason)}: finishing the runs in flight so their state is saved (send it again to stop at once)`);
   stopRequested.addEventListener("abort", onStop, { once: true });
-  const results = await syncOnce(rt.config, rt.stateDir, rt.deps, filter).finally(() => {
+  const results = await syncOnce(rt.config, rt.stateDir, rt.deps, filter, { now: opts.now }).finally(() => {
     stopRequested.removeEventListener("abort", onStop);
     lock.release();
   });
@@ -50,7 +54,7 @@ export async function syncCommand(opts: SyncOptions, env: Env, print: (line: str
     const what = `${job.key.target} ${job.kind}/${job.key.method}`;
     const commit = result.commit?.slice(0, 9) ?? "-";
     if (result.status === "failed" || ("quarantined" in result && result.quarantined)) failed++;
-    const note = "note" in result && result.note ? ` (${result.note})` : "rollback" in result || "quarantined" in result ? rollbackNote(result) : "";
+    const note = "note" in result && result.note ? ` (${result.note})` : "waiting" in result && result.waiting ? waitingNote(result.waiting) : "rollback" in result || "quarantined" in result ? rollbackNote(result) : "";
     print(`${result.status.padEnd(9)} ${what} @ ${commit}${result.changed ? ` (${result.changed} changed)` : ""}${result.failures.length ? ` (${result.failures.length} failed)` : ""}${note}`);
   }
   return failed ? 1 : 0;

@@ -58,6 +58,7 @@ export function parseConfig(text: string, file: string, opts: ParseOptions = {})
   const warnings = [...doc.warnings, ...normalized.warnings];
   const unique = dedupe(issues);
   const context = rendered.context;
+  if (!unique.length) Object.defineProperty(config, "context", { value: context, enumerable: false });
   return unique.length > 0 ? { file, issues: unique, warnings, context } : { file, config, issues: [], warnings, context };
 }
 

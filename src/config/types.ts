@@ -3,7 +3,7 @@
  * canonical key names, defaults applied, validated. (Contract; the TypeBox
  * schema in schema.ts must produce exactly these shapes.)
  */
-import type { HostBlock } from "../fleet/context.ts";
+import type { HostBlock, TemplateContext } from "../fleet/context.ts";
 
 /** Keys every method entry shares (FetchIt's CommonMethod). */
 export interface CommonMethod {
@@ -211,6 +211,11 @@ export interface FetchitConfig {
   health?: HealthConfig;
   /** Staged waves of every target (src/config/rollout.ts; not in FetchIt). */
   rollout?: RolloutConfig;
+  /**
+   * Not a config key: the template context (host facts, labels, values) the loader
+   * rendered this config with; non-enumerable, so it never reaches a saved or compared config.
+   */
+  readonly context?: TemplateContext;
 }
 
 /** `rollout:` (top level or per target): staged waves and quarantine reports. */

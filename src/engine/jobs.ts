@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { targetKey } from "../config/index.ts";
 import { resolveHealth } from "../config/health.ts";
+import { resolveRollout } from "../config/rollout.ts";
 import { METHOD_KINDS, type CommonMethod, type FetchitConfig } from "../config/types.ts";
 import { createCommitVerifier, createDisconnectedSource, createGitSource, disconnectedLabel, effectiveGitAuth, type GitSource } from "../git/index.ts";
 import type { Logger } from "../log.ts";
@@ -41,6 +42,8 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
       return;
     }
     const auth = isOciUrl(t.url) || isLayoutUrl(t.url) ? undefined : effectiveGitAuth(config.gitAuth, t, ti);
+    const rollout = resolveRollout(config.rollout, t.rollout);
+    const staged = rollout ? { rollout, context: config.context } : {};
     // Targets share a source (one fetch per tick) only when they also share credentials: never fetch for one target with another's.
     const sourceKey = t.disconnected ? `disconnected\n${disconnectedLabel(t)}\n${t.branch}` : `${t.url}\n${t.branch}\n${JSON.stringify(auth?.auth ?? null)}\n${t.tlsVerify !== false}`;
     const fullHistory = config.targetConfigs.some((o) => o.url === t.url && o.branch === t.branch && verifyKeys(o));
@@ -64,7 +67,7 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
         // The gate lives in job.health, not in job.config: changing it re-applies nothing (job-diff still sees it).
         const { health: own, ...settings } = config;
         const health = config.health || globalHealth ? { health: resolveHealth(globalHealth, own) } : {};
-        jobs.push({ key: { target, kind, method: config.name }, kind, impl, config: settings, source, ...health, ...(verifier ? { verifier } : {}) });
+        jobs.push({ key: { target, kind, method: config.name }, kind, impl, config: settings, source, ...health, ...staged, ...(verifier ? { verifier } : {}) });
       });
     }
   });

@@ -5,6 +5,7 @@
  * HTTP endpoint (metrics, healthz) and the runtime file behind `fetchit
  * status`. A few numbers per job: the footprint stays tiny.
  */
+import type { Waiting } from "./rollout.ts";
 import { errorMessage } from "../errors.ts";
 import type { MethodKey } from "../state/store.ts";
 
@@ -29,12 +30,15 @@ export interface JobRecord {
   /** The head the last run fetched (absent when the fetch failed or a task). */
   fetchedHead: string | null;
   lastError: string | null;
+  /** The fetched head waits for this host's rollout wave (null: not waiting). */
+  waiting: Waiting | null;
 }
 
 /** What the daemon reports at the end of a run. */
 export interface RunEnd {
   status: RunStatus;
   commit?: string;
+  waiting?: Waiting;
   failures: { file: string | undefined; error: unknown }[];
 }
 
@@ -58,7 +62,7 @@ export class RunTracker {
       r = {
         id, key, kind, runs: { applied: 0, unchanged: 0, skipped: 0, failed: 0 },
         durationBuckets: DURATION_BUCKETS.map(() => 0), durationSum: 0, durationCount: 0,
-        lastEndedAt: null, lastSuccessAt: null, lastResult: null, fetchedHead: null, lastError: null,
+        lastEndedAt: null, lastSuccessAt: null, lastResult: null, fetchedHead: null, lastError: null, waiting: null,
       };
       this.jobs.set(id, r);
     }
@@ -78,6 +82,7 @@ export class RunTracker {
     r.lastResult = end.status;
     r.runs[end.status]++;
     if (end.commit) r.fetchedHead = end.commit;
+    r.waiting = end.waiting ?? null;
     if (end.status === "failed") {
       const f = end.failures[0];
       r.lastError = f ? `${f.file ? `${f.file}: ` : ""}${errorMessage(f.error)}${end.failures.length > 1 ? ` (and ${end.failures.length - 1} more)` : ""}` : "failed";

@@ -6,6 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import type { TemplateContext } from "../fleet/context.ts";
+import type { Logger } from "../log.ts";
+import type { GitSource } from "../git/index.ts";
 
 export interface RolloutSettings {
   /** Number of waves (1 = everyone at once). */
@@ -42,4 +44,30 @@ export function waveDecision(ctx: Pick<TemplateContext, "labels" | "host">, r: R
   const { wave, source } = hostWave(ctx, r.waves);
   const dueAt = commitTimeMs + wave * r.intervalMs;
   return { wave, dueAt, due: wave === 0 || now >= dueAt, source }; // wave 0 never waits, even for a commit dated in the future
+}
+
+/** Why a run did not apply a new head yet: its wave is not due. */
+export interface Waiting {
+  wave: number;
+  waves: number;
+  /** ISO time from which this host applies the commit. */
+  dueAt: string;
+}
+
+/**
+ * The wait for `head` when its wave is not due yet (undefined: apply now). A
+ * commit whose time cannot be read is applied (waiting forever would be worse).
+ */
+export async function waveWait(
+  r: RolloutSettings | undefined, ctx: Pick<TemplateContext, "labels" | "host"> | undefined, source: GitSource, head: string, now: number, log: Logger,
+): Promise<Waiting | undefined> {
+  if (!r || r.waves <= 1 || !ctx) return undefined;
+  const info = await source.commitInfo(head).catch(() => undefined);
+  const at = info ? Date.parse(info.date) : NaN;
+  if (!Number.isFinite(at)) return undefined;
+  const d = waveDecision(ctx, r, at, now);
+  if (d.due) return undefined;
+  const waiting = { wave: d.wave, waves: r.waves, dueAt: new Date(d.dueAt).toISOString() };
+  log.debug("new commit waits for this host's wave", { commit: head.slice(0, 12), ...waiting, why: d.source });
+  return waiting;
 }

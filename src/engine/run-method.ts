@@ -15,6 +15,8 @@ import { backingOff, recordFailure } from "./failures.ts";
 import { planChanges, type Op } from "./plan.ts";
 import { healDrift } from "./self-heal.ts";
 import { takeSnapshots } from "./volume-snapshots.ts";
+import { waveWait, type RolloutSettings, type Waiting } from "./rollout.ts";
+import type { TemplateContext } from "../fleet/context.ts";
 import { gate, onGateFailure, resumeRollback, type RollbackInfo } from "./rollback.ts";
 
 export interface MethodJob {
@@ -27,6 +29,9 @@ export interface MethodJob {
   verifier?: CommitVerifier;
   /** Health gate (src/config/health.ts): set when the config has a health block for this method or globally. */
   health?: HealthSettings;
+  /** Staged waves of the target (src/config/rollout.ts) and who this host is; absent = apply at once. */
+  rollout?: RolloutSettings;
+  context?: TemplateContext;
 }
 
 export interface RunResult {
@@ -37,6 +42,8 @@ export interface RunResult {
   failures: Failure[];
   /** Set when this run's health gate failed (or a rollback was resumed): what happened then. */
   rollback?: RollbackInfo;
+  /** Set while a new head waits for this host's wave (the run skipped it). */
+  waiting?: Waiting;
   /** Set while the head is quarantined (the run skipped it). */
   quarantined?: { commit: string; reason: string };
 }
@@ -44,6 +51,8 @@ export interface RunResult {
 export interface RunOptions {
   /** Ignore back-off and "already reported" (used by `fetchit sync`). */
   force?: boolean;
+  /** Apply a new head now even when this host's rollout wave is not due (`fetchit sync --now`). */
+  now?: boolean;
 }
 
 const short = (sha?: string) => sha?.slice(0, 9);
@@ -76,6 +85,11 @@ export async function runMethod(job: MethodJob, deps: EngineDeps, opts: RunOptio
     // An unhealthy commit that could not be rolled back is left as it is, not recreated every tick.
     const repaired = st.unhealthy?.commit === head ? 0 : await healDrift(job, deps, st, log);
     return { status: "unchanged", commit: head, changed: repaired, failures: [] };
+  }
+  const waiting = opts.now ? undefined : await waveWait(job.rollout, job.context, job.source, head, now(), log);
+  if (waiting) {
+    const repaired = await healDrift(job, deps, st, log);
+    return { status: "skipped", commit: head, changed: repaired, failures: [], waiting };
   }
   if (!opts.force && !reconfigured && st.lastError?.commit === head && !st.lastError.retryable) {
     log.debug("commit already failed with a permanent error; waiting for a new commit", { commit: short(head) });

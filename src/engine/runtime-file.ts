@@ -6,6 +6,7 @@
  * with `stoppedAt` when it stops. Never holds secrets: ids, times, commits and
  * error messages (which never contain credentials).
  */
+import type { Waiting } from "./rollout.ts";
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { moveAsideCorrupt, type HostFs } from "../host/fs.ts";
@@ -22,6 +23,8 @@ export interface RuntimeJob {
   fetchedHead: string | null;
   nextRunAt: string | null;
   running: boolean;
+  /** The fetched head waits for this host's rollout wave. */
+  waiting?: Waiting | null;
 }
 
 export interface RuntimeInfo {
@@ -52,7 +55,7 @@ export function runtimeSnapshot(tracker: RunTracker, schedule: ScheduleInfo[], s
     return {
       id: s.id, target: r?.key.target ?? target, kind: r?.kind ?? kind, method: r?.key.method ?? rest.join("/"),
       lastRunAt: iso(r?.lastEndedAt ?? null), lastResult: r?.lastResult ?? null, fetchedHead: r?.fetchedHead ?? null,
-      nextRunAt: s.nextRun?.toISOString() ?? null, running: s.running,
+      nextRunAt: s.nextRun?.toISOString() ?? null, running: s.running, waiting: r?.waiting ?? null,
     };
   });
   const now = new Date().toISOString();

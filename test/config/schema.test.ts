@@ -7,7 +7,7 @@ import type * as T from "../../src/config/types.ts";
 /** Compile-time: the schema and the contract types have exactly the same keys. */
 type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : false;
 const keyChecks: [
-  SameKeys<Static<typeof S.FetchitConfigSchema>, T.FetchitConfig>,
+  SameKeys<Static<typeof S.FetchitConfigSchema>, Omit<T.FetchitConfig, "context">>, // context: set by the loader, not a key
   SameKeys<Static<typeof S.TargetConfigSchema>, T.TargetConfig>,
   SameKeys<Static<typeof S.RawMethodSchema>, T.RawMethod>,
   SameKeys<Static<typeof S.KubeMethodSchema>, T.KubeMethod>,

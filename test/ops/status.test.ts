@@ -14,7 +14,7 @@ import { spawnFetchit, type FetchitProcess } from "../support/process.ts";
 
 const ENTRY_KEYS = [
   "target", "kind", "method", "appliedCommit", "appliedSubject", "appliedAt", "fetchedHead", "lastRunAt", "lastResult", "nextRunAt", "running",
-  "consecutiveFailures", "lastError", "nextRetryAt", "resources", "quarantined", "unhealthy", "rollingBack", "rollbacks",
+  "consecutiveFailures", "lastError", "nextRetryAt", "resources", "quarantined", "unhealthy", "rollingBack", "rollbacks", "waiting",
 ];
 
 const ftMethod = (dest: string, schedule = "*/2 * * * * *") =>

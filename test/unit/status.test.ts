@@ -9,7 +9,7 @@ describe("toStatusEntry", () => {
       appliedCommit: null, appliedSubject: null, appliedAt: null,
       fetchedHead: null, lastRunAt: null, lastResult: null, nextRunAt: null, running: false,
       consecutiveFailures: 0, lastError: null, nextRetryAt: null, resources: [],
-      quarantined: null, unhealthy: null, rollingBack: null, rollbacks: 0,
+      quarantined: null, unhealthy: null, rollingBack: null, rollbacks: 0, waiting: null,
     });
   });
 
@@ -32,7 +32,7 @@ describe("toStatusEntry", () => {
         { file: "a.conf", name: "/etc/app/a.conf", hash: "h1" },
         { file: "sub/b.conf", name: "/etc/app/sub/b.conf", hash: "h2" },
       ],
-      quarantined: null, unhealthy: null, rollingBack: null, rollbacks: 0,
+      quarantined: null, unhealthy: null, rollingBack: null, rollbacks: 0, waiting: null,
     });
   });
 
@@ -54,7 +54,7 @@ describe("toStatusEntry", () => {
   test("the entry is plain JSON: every key present, even when null", () => {
     const json = JSON.parse(JSON.stringify(toStatusEntry(emptyState({ target: "t", kind: "raw", method: "m" }))));
     expect(Object.keys(json)).toEqual([
-      "target", "kind", "method", "appliedCommit", "appliedSubject", "appliedAt", "fetchedHead", "lastRunAt", "lastResult", "nextRunAt", "running", "consecutiveFailures", "lastError", "nextRetryAt", "resources", "quarantined", "unhealthy", "rollingBack", "rollbacks",
+      "target", "kind", "method", "appliedCommit", "appliedSubject", "appliedAt", "fetchedHead", "lastRunAt", "lastResult", "nextRunAt", "running", "consecutiveFailures", "lastError", "nextRetryAt", "resources", "quarantined", "unhealthy", "rollingBack", "rollbacks", "waiting",
     ]);
   });
 });
