@@ -37,7 +37,12 @@ export function touchedBy(ops: Op[], resources: Record<string, ManagedResource>)
 
 /** One line per failure: file, then the gate's message (container or unit, exit code, last log lines). */
 export function gateReason(failures: Failure[]): string {
-  return failures.map((f) => `${f.file ? `${f.file}: ` : ""}${errorMessage(f.error)}`).join("; ");
+  return failures
+    .map((f) => {
+      const msg = errorMessage(f.error);
+      return f.file && !msg.startsWith(`${f.file}: `) ? `${f.file}: ${msg}` : msg; // a MethodError already names its file
+    })
+    .join("; ");
 }
 
 /**

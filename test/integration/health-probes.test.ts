@@ -58,7 +58,7 @@ describe("command and http gates", () => {
 
   test("a command that outlives its timeout is killed with what it started", async () => {
     const pidFile = join(tempDir("fetchit-health-"), "child.pid");
-    h = harness(undefined, targetConfig(remote.url, ft(dest, `window: 0\ntimeout: 1s\ncommand: "sleep 60 & echo $! > ${pidFile}; wait"`)));
+    h = harness(undefined, targetConfig(remote.url, ft(dest, `window: 0\nrollback: false\ntimeout: 1s\ncommand: "sleep 60 & echo $! > ${pidFile}; wait"`)));
     const r = await sync(h);
     expect(r.code).toBe(1);
     expect(r.seconds).toBeLessThan(15);

@@ -26,7 +26,7 @@ const READS = new Set(["ping", "version", "imageExists", "inspectImage", "inspec
 const spec = (name: string, v: number, cmd: string[] = SLEEPER) => JSON.stringify({ Image: podman.image, Name: name, Env: { V: String(v) }, Command: cmd });
 const EXITS = ["sh", "-c", "echo migrating; exit 3"];
 /** The gate's reason names the file, the container, and its exit code or restarts (wording kept loose: the health gate owns it). */
-const EXITED = /a\.json.*container a.*(exit\D{0,12}3|restart)/;
+const EXITED = /a\.json.*container a.*(exit\D{0,16}3|restart)/;
 const method = (health = "        health:\n          window: 2s\n") =>
   `    raw:\n      - name: apps\n        targetPath: raw\n        schedule: "*/5 * * * * *"\n${health}`;
 const inspect = async (name: string) => {
