@@ -6,7 +6,7 @@
 import { cac } from "cac";
 import { COMMIT, VERSION } from "../version.ts";
 import { installCommand, uninstallCommand } from "./install.ts";
-import { checkGlobalOptions, type Env, type GlobalOptions } from "./options.ts";
+import { checkGlobalOptions, resolvePathFlags, type Env, type GlobalOptions } from "./options.ts";
 import { planCommand } from "./plan.ts";
 import { runCommand } from "./run.ts";
 import { schemaCommand } from "./schema.ts";
@@ -76,6 +76,7 @@ export async function runCli(argv: string[], env: Env, print: (line: string) => 
     return argv.length ? 0 : 2;
   }
   checkGlobalOptions(cli.options as GlobalOptions);
+  resolvePathFlags(cli.options, process.cwd());
   await cli.runMatchedCommand();
   return code;
 }

@@ -1,7 +1,8 @@
 /**
  * Loading a config: YAML → canonical keys → weak typing → schema check →
- * defaults → cross-field rules. Every issue is collected; the library returns
- * them and the CLI decides what to do (`loadConfig` throws one ConfigError
+ * defaults → relative host paths made absolute → cross-field rules. Every
+ * issue is collected; the library returns them and the CLI decides what to
+ * do (`loadConfig` throws one ConfigError
  * carrying all of them).
  */
 import { readFileSync } from "node:fs";
@@ -13,6 +14,7 @@ import { resolveConfigSource, type ConfigSourceOptions } from "./discover.ts";
 import { describeValue, schemaIssues } from "./issues.ts";
 import { normalizeKeys } from "./normalize.ts";
 import { isRecord } from "./path.ts";
+import { resolveConfigPaths, START_DIR } from "./resolve-paths.ts";
 import { ruleIssues } from "./rules.ts";
 import { FetchitConfigSchema } from "./schema.ts";
 import type { FetchitConfig } from "./types.ts";
@@ -29,14 +31,19 @@ export interface ParseResult {
   warnings: string[];
 }
 
-/** Parses and validates config text; never throws. */
-export function parseConfig(text: string, file: string): ParseResult {
+/**
+ * Parses and validates config text; never throws. Relative host paths are
+ * made absolute against `baseDir` (default: the working directory fetchit
+ * started in) before the rules run; see resolve-paths.ts.
+ */
+export function parseConfig(text: string, file: string, baseDir: string = START_DIR): ParseResult {
   const doc = readYaml(text);
   if (doc.issues.length > 0) return { file, issues: doc.issues, warnings: doc.warnings };
   const normalized = normalizeKeys(doc.value, FetchitConfigSchema);
   const coerced = coerceWeakTypes(normalized.value, FetchitConfigSchema);
   const issues = [...normalized.issues, ...schemaIssues(FetchitConfigSchema, coerced)];
   const config = applyDefaults(coerced);
+  resolveConfigPaths(config, baseDir);
   issues.push(...ruleIssues(config));
   const warnings = [...doc.warnings, ...normalized.warnings];
   const unique = dedupe(issues);
