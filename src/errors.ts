@@ -127,7 +127,8 @@ export function localAdvice(err: unknown): string | undefined {
       return `program ${typeof path === "string" ? path : "(unknown)"} is not installed or not in PATH; install it`;
     }
     const advice = ERRNO_ADVICE[code];
-    if (advice) return `${advice} (${code}${typeof path === "string" ? ` ${path}` : ""})`;
+    const where = [code, path].filter((x): x is string => typeof x === "string" && !msg.includes(x));
+    if (advice) return where.length ? `${advice} (${where.join(" ")})` : advice;
   }
   return undefined;
 }

@@ -13,12 +13,14 @@ export interface BinaryOptions {
   /** Working directory of the process (relative flags and config paths are resolved against it). */
   cwd: string;
   env?: Record<string, string | undefined>;
+  /** A command the binary runs under, e.g. `setpriv --bounding-set=-dac_override` (root without its override of file modes). */
+  prefix?: string[];
 }
 
 /** `fetchit ARGS` to completion; `output` is stdout then stderr. */
 export async function fetchitBinary(args: string[], opts: BinaryOptions): Promise<RunResult & { output: string }> {
   const binary = await ensureBinary();
-  const res = await run([binary, ...args], { cwd: opts.cwd, env: { FETCHIT_CONFIG: undefined, ...opts.env } });
+  const res = await run([...(opts.prefix ?? []), binary, ...args], { cwd: opts.cwd, env: { FETCHIT_CONFIG: undefined, ...opts.env } });
   return { ...res, output: res.stdout + res.stderr };
 }
 
