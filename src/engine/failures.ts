@@ -9,7 +9,7 @@
  * saved (a full or read-only state dir), the record on disk stays as it was
  * and the back-off is kept in memory.
  */
-import { errorMessage, isLocal, isRetryable, localAdvice } from "../errors.ts";
+import { errorMessage, FetchitError, isLocal, isRetryable, localAdvice } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { MethodState, StateStore } from "../state/store.ts";
 import type { Failure } from "./apply-plan.ts";
@@ -32,8 +32,9 @@ const recordKey = (st: { target: string; kind: string; method: string }) => `${s
 /** The error's message, plus what to fix on the host when it is a bare system error (e.g. ENOSPC from a write). */
 function describe(err: unknown): string {
   const msg = errorMessage(err);
+  if (err instanceof FetchitError) return msg; // ours say what to do already
   const advice = localAdvice(err);
-  return advice && !msg.includes(advice) && !advice.includes(msg) ? `${msg}: ${advice}` : msg;
+  return advice && !msg.includes(advice) ? `${msg}: ${advice}` : msg;
 }
 
 const short = (sha?: string) => sha?.slice(0, 9);
