@@ -5,6 +5,7 @@
  */
 import { cac } from "cac";
 import { COMMIT, VERSION } from "../version.ts";
+import { factsCommand } from "./facts.ts";
 import { installCommand, uninstallCommand } from "./install.ts";
 import { checkGlobalOptions, resolvePathFlags, type Env, type GlobalOptions } from "./options.ts";
 import { planCommand } from "./plan.ts";
@@ -46,6 +47,10 @@ export async function runCli(argv: string[], env: Env, print: (line: string) => 
     .command("status", "Show what each method has applied (reads the state store)")
     .option("--json", "Machine-readable output")
     .action(async (opts) => void (code = await statusCommand(opts, env, print)));
+  cli
+    .command("facts", "Print this host's template context: facts (host.*), labels and values")
+    .option("--json", "Machine-readable output")
+    .action((opts) => void (code = factsCommand(opts, env, print)));
   cli
     .command("schema", "Print the config's JSON Schema")
     .option("--markdown", "The config reference as a Markdown table instead")

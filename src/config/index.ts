@@ -10,6 +10,7 @@ export {
   parseConfig,
   type LoadConfigOptions,
   type LoadedConfig,
+  type ParseOptions,
   type ParseResult,
 } from "./load.ts";
 export {

@@ -6,15 +6,19 @@
  * carrying all of them).
  */
 import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { Value } from "@sinclair/typebox/value";
 import { parseDocument, type YAMLError } from "yaml";
 import { ConfigError, errorMessage, type ConfigIssue } from "../errors.ts";
 import { coerceWeakTypes } from "./coerce.ts";
 import { resolveConfigSource, type ConfigSourceOptions } from "./discover.ts";
+import { gatherFacts, type HostFacts } from "../fleet/facts.ts";
+import type { TemplateContext } from "../fleet/context.ts";
+import { configContext, renderTargetConfigs } from "./host.ts";
 import { describeValue, schemaIssues } from "./issues.ts";
 import { normalizeKeys } from "./normalize.ts";
 import { isRecord } from "./path.ts";
-import { resolveConfigPaths, START_DIR } from "./resolve-paths.ts";
+import { resolveConfigPaths, resolveHostPaths, START_DIR } from "./resolve-paths.ts";
 import { ruleIssues } from "./rules.ts";
 import { FetchitConfigSchema } from "./schema.ts";
 import type { FetchitConfig } from "./types.ts";
@@ -29,36 +33,67 @@ export interface ParseResult {
   issues: ConfigIssue[];
   /** Non-fatal notes, e.g. one per key spelled differently from the canonical key. Log each once. */
   warnings: string[];
+  /** The template context the config was rendered with (host facts, labels, values). */
+  context?: TemplateContext;
+}
+
+/** Where the template context comes from (default: this process and host). */
+export interface ParseOptions {
+  env?: Record<string, string | undefined>;
+  uid?: number;
+  home?: string;
+  /** Default: gathered from the host now (start and each reload). */
+  facts?: HostFacts;
+  readFile?: (path: string) => string;
+  /** Base of relative host paths. Default: the working directory fetchit started in ({@link START_DIR}). */
+  baseDir?: string;
 }
 
 /**
  * Parses and validates config text; never throws. Relative host paths are
- * made absolute against `baseDir` (default: the working directory fetchit
- * started in) before the rules run; see resolve-paths.ts.
+ * made absolute against `opts.baseDir` (default: the working directory
+ * fetchit started in) before they are read or checked; see resolve-paths.ts.
  */
-export function parseConfig(text: string, file: string, baseDir: string = START_DIR): ParseResult {
+export function parseConfig(text: string, file: string, opts: ParseOptions = {}): ParseResult {
   const doc = readYaml(text);
   if (doc.issues.length > 0) return { file, issues: doc.issues, warnings: doc.warnings };
   const normalized = normalizeKeys(doc.value, FetchitConfigSchema);
+  const baseDir = opts.baseDir ?? START_DIR;
+  resolveHostPaths(normalized.value, baseDir); // host.valuesFile is read by the render step
+  const rendered = renderStep(normalized.value as Record<string, unknown>, opts);
   const coerced = coerceWeakTypes(normalized.value, FetchitConfigSchema);
-  const issues = [...normalized.issues, ...schemaIssues(FetchitConfigSchema, coerced)];
+  const issues = [...normalized.issues, ...rendered.issues, ...schemaIssues(FetchitConfigSchema, coerced)];
   const config = applyDefaults(coerced);
   resolveConfigPaths(config, baseDir);
   issues.push(...ruleIssues(config));
   const warnings = [...doc.warnings, ...normalized.warnings];
   const unique = dedupe(issues);
-  return unique.length > 0 ? { file, issues: unique, warnings } : { file, config, issues: [], warnings };
+  const context = rendered.context;
+  return unique.length > 0 ? { file, issues: unique, warnings, context } : { file, config, issues: [], warnings, context };
+}
+
+/** Builds the template context (facts, labels, values) and renders `{{ … }}` under targetConfigs. */
+function renderStep(doc: Record<string, unknown>, opts: ParseOptions) {
+  const env = opts.env ?? process.env;
+  const { context, issues } = configContext(doc, {
+    facts: opts.facts ?? gatherFacts(),
+    env,
+    uid: opts.uid ?? process.getuid?.() ?? 1000,
+    home: opts.home ?? (env.HOME || homedir()),
+    readFile: opts.readFile,
+  });
+  return { context, issues: [...issues, ...renderTargetConfigs(doc, context)] };
 }
 
 /** Reads and parses one config file; an unreadable file is reported as an issue. */
-export function loadConfigFile(path: string, readFile: (path: string) => string = readText): ParseResult {
+export function loadConfigFile(path: string, readFile: (path: string) => string = readText, opts: ParseOptions = {}): ParseResult {
   let text: string;
   try {
     text = readFile(path);
   } catch (err) {
     return { file: path, issues: [{ path: "", message: `cannot read config file: ${errorMessage(err)}` }], warnings: [] };
   }
-  return parseConfig(text, path);
+  return parseConfig(text, path, opts);
 }
 
 /** A usable config and where it came from. */
@@ -67,6 +102,7 @@ export interface LoadedConfig {
   /** Path of the file, or "$FETCHIT_CONFIG". */
   file: string;
   warnings: string[];
+  context?: TemplateContext;
 }
 
 /** Options of {@link loadConfig}: discovery inputs plus an injectable file reader. */
@@ -78,9 +114,10 @@ export interface LoadConfigOptions extends ConfigSourceOptions {
 /** Discovers, reads and validates the config. Throws ConfigError with every issue found. */
 export function loadConfig(opts: LoadConfigOptions): LoadedConfig {
   const source = resolveConfigSource(opts);
-  const result = source.kind === "env" ? parseConfig(source.text, source.file) : loadConfigFile(source.file, opts.readFile);
+  const parseOpts: ParseOptions = { env: opts.env, uid: opts.uid, home: opts.home };
+  const result = source.kind === "env" ? parseConfig(source.text, source.file, parseOpts) : loadConfigFile(source.file, opts.readFile, parseOpts);
   if (!result.config) throw new ConfigError(result.file, result.issues);
-  return { config: result.config, file: result.file, warnings: result.warnings };
+  return { config: result.config, file: result.file, warnings: result.warnings, context: result.context };
 }
 
 function readText(path: string): string {

@@ -1,6 +1,6 @@
 /**
  * The config reference as a Markdown table, generated from the schema (so the
- * README cannot drift from what the loader accepts): one row per key path,
+ * docs/config-reference.md cannot drift from what the loader accepts): one row per key path,
  * with its type, whether it is required, and its description.
  */
 import type { TSchema } from "@sinclair/typebox";

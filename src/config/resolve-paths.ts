@@ -11,7 +11,8 @@
  * given as a bare name (looked up in ~/.ssh/, as FetchIt did) or as `~/…`.
  * Keys where a relative path makes no sense (`unitDirectory`: systemd reads
  * units from fixed directories) are left as written and reported by the
- * rules. A new host-path key gets one line in {@link resolveConfigPaths}.
+ * rules. A new host-path key gets one line in {@link resolveConfigPaths}
+ * (or in {@link resolveHostPaths} when it is read while the config is parsed).
  */
 import { isAbsolute, resolve } from "node:path";
 import { remoteKind } from "../git/remote-url.ts";
@@ -22,6 +23,13 @@ import type { FetchitConfig } from "./types.ts";
 export const START_DIR = process.cwd();
 
 type Loose = Record<string, unknown>;
+
+/** `host.valuesFile` made absolute under `baseDir`, in the document before it is rendered (rendering reads it). */
+export function resolveHostPaths(doc: unknown, baseDir: string = START_DIR): void {
+  if (!isRecord(doc) || !isRecord(doc.host)) return;
+  const v = doc.host.valuesFile;
+  if (typeof v === "string" && v.trim() !== "" && !isAbsolute(v)) doc.host.valuesFile = resolve(baseDir, v);
+}
 
 /** Rewrites, in place, every relative host path of `config` as an absolute path under `baseDir`. */
 export function resolveConfigPaths(config: FetchitConfig, baseDir: string = START_DIR): void {

@@ -18,6 +18,7 @@ import {
 } from "./schema-methods.ts";
 import { NotifyListSchema } from "./notify.ts";
 import { ListenSchema } from "./listen.ts";
+import { HostSchema } from "./host.ts";
 
 export {
   AnsibleMethodSchema,
@@ -184,6 +185,7 @@ export const FetchitConfigSchema = Type.Object(
     images: Type.Optional(
       Type.Array(ImageConfigSchema, { description: "Image archives to load into Podman, each on its own schedule. Default: none." }),
     ),
+    host: Type.Optional(HostSchema),
     notify: Type.Optional(NotifyListSchema),
     listen: Type.Optional(ListenSchema),
     pruneRemovedMethods: Type.Optional(

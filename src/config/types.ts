@@ -3,6 +3,7 @@
  * canonical key names, defaults applied, validated. (Contract; the TypeBox
  * schema in schema.ts must produce exactly these shapes.)
  */
+import type { HostBlock } from "../fleet/context.ts";
 
 /** Keys every method entry shares (FetchIt's CommonMethod). */
 export interface CommonMethod {
@@ -163,6 +164,8 @@ export interface NotifyConfig {
 }
 
 export interface FetchitConfig {
+  /** Who this host is, for fleets (src/config/host.ts; not in FetchIt). */
+  host?: HostBlock;
   targetConfigs: TargetConfig[];
   gitAuth?: GitAuth;
   configReload?: ConfigReload;

@@ -60,11 +60,21 @@ export function relativeTo(target: string, path: string): string {
   return path === target ? posix.basename(path) : path.slice(target.length + 1);
 }
 
-/** Builds the predicate for glob + extension suffixes, applied to relPath. */
+/** Suffix of repository files rendered as templates before they are applied (`web.container.tmpl` is `web.container`). */
+export const TEMPLATE_SUFFIX = ".tmpl";
+
+/**
+ * Builds the predicate for glob + extension suffixes, applied to relPath. A
+ * template (`*.tmpl`) is judged by the name it renders to, so `app.json.tmpl`
+ * is a raw spec and matches glob `*.json`.
+ */
 export function fileMatcher(filter: PathFilter): (relPath: string) => boolean {
   const glob = compileGlob(filter.glob);
   const exts = filter.extensions ?? [];
-  return (rel) => glob(rel) && (exts.length === 0 || exts.some((e) => rel.endsWith(e)));
+  return (rel) => {
+    const name = rel.endsWith(TEMPLATE_SUFFIX) ? rel.slice(0, -TEMPLATE_SUFFIX.length) : rel;
+    return (glob(name) || glob(rel)) && (exts.length === 0 || exts.some((e) => name.endsWith(e)));
+  };
 }
 
 /** Maps one raw entry to a FileChange, or null when neither side passes the filter. */

@@ -1,16 +1,20 @@
 /**
  * Relative host paths in a config are made absolute against one base (the
- * directory fetchit started in); keys with another base keep their meaning,
+ * directory fetchit started in), host.valuesFile before templates read it;
+ * keys with another base keep their meaning,
  * and unitDirectory, where a relative path makes no sense, is reported with
  * its key path.
  */
 import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseConfig, START_DIR } from "../../src/config/index.ts";
+import { tempDir } from "../support/git.ts";
 
 const SCHED = 'schedule: "*/5 * * * *"';
 
 function parsed(yaml: string, base = "/base") {
-  const res = parseConfig(yaml, "t.yaml", base);
+  const res = parseConfig(yaml, "t.yaml", { baseDir: base });
   expect(res.issues).toEqual([]);
   return res.config!;
 }
@@ -91,13 +95,25 @@ targetConfigs:
     expect(c.targetConfigs[2]!.filetransfer![0]!.destinationDirectory).toBe("/abs/dest");
   });
 
+  test("host.valuesFile is resolved before the templates read it", () => {
+    const base = tempDir("fetchit-values-");
+    writeFileSync(join(base, "values.yaml"), "site: lab\n");
+    const res = parseConfig(
+      `host:\n  valuesFile: values.yaml\ntargetConfigs:\n  - url: https://x/{{ values.site }}.git\n    branch: main\n`,
+      "t.yaml",
+      { baseDir: base, env: {}, home: "" },
+    );
+    expect(res.issues).toEqual([]);
+    expect(res.config!.targetConfigs[0]!.url).toBe("https://x/lab.git");
+  });
+
   test("the default base is the directory the process started in", () => {
     const c = parseConfig(`targetConfigs:\n  - url: https://x/y.git\n    branch: main\n    filetransfer:\n      - ${SCHED}\n        targetPath: f\n        destinationDirectory: d\n`, "t").config!;
     expect(c.targetConfigs[0]!.filetransfer![0]!.destinationDirectory).toBe(`${START_DIR}/d`);
   });
 
   test("a relative unitDirectory is an error naming the key and why", () => {
-    const res = parseConfig(`targetConfigs:\n  - url: https://x/y.git\n    branch: main\n    systemd:\n      - ${SCHED}\n        targetPath: u\n        unitDirectory: units\n`, "t", "/base");
+    const res = parseConfig(`targetConfigs:\n  - url: https://x/y.git\n    branch: main\n    systemd:\n      - ${SCHED}\n        targetPath: u\n        unitDirectory: units\n`, "t", { baseDir: "/base" });
     expect(res.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
       'targetConfigs[0].systemd[0].unitDirectory: must be an absolute host path, got "units": systemd reads units only from fixed directories (e.g. /etc/systemd/system), so a path relative to where fetchit started makes no sense',
     ]);

@@ -3,7 +3,7 @@
  * from its own working directory: flags (--config, --state-dir,
  * --podman-socket) and the config's host paths (destinationDirectory, a
  * local repository, a disconnected bundle, gpgKeyring, sshAllowedSigners,
- * an SSH key file) are resolved against that directory once, at start.
+ * an SSH key file, host.valuesFile) are resolved against that directory once, at start.
  * Where a relative path makes no sense (unitDirectory), validate says so.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -127,6 +127,13 @@ describe("relative paths, through the compiled binary", () => {
     copyFileSync(sshd.knownHosts, join(cwd, "keys", "known_hosts"));
     expect(await sync(cwd)).toMatchObject({ code: 0 });
     expect(readFileSync(join(cwd, "out", "c.txt"), "utf8")).toBe("over ssh\n");
+  });
+
+  test("host.valuesFile: relative to the working directory, read by the config's templates", async () => {
+    const remote = await createRemote({ "files/v.txt": "values\n" });
+    const cwd = workDir(`host:\n  valuesFile: conf/values.yaml\n${target(remote.url, ft("'{{ values.out }}'"))}`, { "conf/values.yaml": "out: rendered\n" });
+    expect(await sync(cwd)).toMatchObject({ code: 0 });
+    expect(readFileSync(join(cwd, "rendered", "v.txt"), "utf8")).toBe("values\n");
   });
 
   test("validate: a relative unitDirectory is an error naming the key; relative host paths are valid", async () => {
