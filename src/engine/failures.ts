@@ -73,13 +73,16 @@ export async function recordFailure(
     return;
   }
   for (const f of failures) log.error("failed", { file: f.file, err: describe(f.error) });
-  const line = local
-    ? (advice.local?.(st.nextRetryAt) ?? `not applied: the cause is on this host, not in the commit; fix it there (see above); will retry after ${st.nextRetryAt}`)
-    : retryable
-      ? (advice.retryable?.(st.nextRetryAt) ?? `not fully applied; will retry after ${st.nextRetryAt}`)
-      : (advice.permanent ??
-        (commit ? "not applied; fix the files above and push a new commit (this commit will not be retried)" : "nothing fetched; fix the cause above (tried again on every run)"));
-  log.error(line, { commit: short(commit), failed: failures.length, consecutiveFailures: st.failures });
+  const kind = local ? "local" : retryable ? "retryable" : "permanent";
+  log.error(finalLine(kind, st.nextRetryAt, commit, advice), { commit: short(commit), failed: failures.length, consecutiveFailures: st.failures });
+}
+
+/** The closing line: whose fault it is and what happens next. Only a commit's own error is not retried. */
+function finalLine(kind: "local" | "retryable" | "permanent", retryAt: string | undefined, commit: string | undefined, advice: FailureAdvice): string {
+  if (kind === "local") return advice.local?.(retryAt) ?? `not applied: the cause is on this host, not in the commit; fix it there (see above); will retry after ${retryAt}`;
+  if (kind === "retryable") return advice.retryable?.(retryAt) ?? `not fully applied; will retry after ${retryAt}`;
+  if (advice.permanent) return advice.permanent;
+  return commit ? "not applied; fix the files above and push a new commit (this commit will not be retried)" : "nothing fetched; fix the cause above (tried again on every run)";
 }
 
 /**
