@@ -1,6 +1,7 @@
 /**
  * A full disk, for real: a 2 MiB tmpfs (`mount -t tmpfs -o size=2m`) under
- * the state records, a filetransfer destination and the clone directory,
+ * the state records, a filetransfer destination, a unit directory and the
+ * clone directory,
  * filled up, through the compiled binary. Each time: a clear error naming
  * the file and the fix, the old state and old files kept, nothing
  * half-written, retried with back-off (also when the failure itself cannot
@@ -110,6 +111,21 @@ describe("disk full, through the compiled binary", () => {
     } finally {
       expect(await daemon.stop()).toBe(0);
     }
+  });
+
+  test("a systemd unit directory: the unit is not half-written, the host named as the cause", async () => {
+    const remote = await createRemote({ "units/x.service": "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\n" });
+    const units = join(tempDir("fetchit-units-"), "disk");
+    await smallDisk(units);
+    await fill(units);
+    const cwd = tempDir("fetchit-full-");
+    const systemd = `    systemd:\n      - name: s\n        targetPath: units\n        root: true\n        unitDirectory: ${units}\n        schedule: "*/5 * * * *"\n`;
+    writeFileSync(join(cwd, "cfg.yaml"), `targetConfigs:\n  - name: t1\n    url: ${remote.url}\n    branch: main\n${systemd}`);
+    const r = await fetchitBinary(["sync", "--config", "cfg.yaml", "--state-dir", "st"], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.output).toContain(`cannot write ${join(units, "x.service")}: the file system is full; free space on it (df -h) (ENOSPC)`);
+    expect(r.output).toContain("not applied: the cause is on this host, not in the commit");
+    expect(readdirSync(units)).toEqual(["filler"]);
   });
 
   test("the clone directory: fetch fails with a clear error and backs off; applied after space is freed", async () => {
