@@ -9,6 +9,7 @@ import { factsCommand } from "./facts.ts";
 import { installCommand, uninstallCommand } from "./install.ts";
 import { checkGlobalOptions, resolvePathFlags, type Env, type GlobalOptions } from "./options.ts";
 import { planCommand } from "./plan.ts";
+import { pushCommand } from "./push.ts";
 import { runCommand } from "./run.ts";
 import { schemaCommand } from "./schema.ts";
 import { statusCommand } from "./status.ts";
@@ -51,6 +52,13 @@ export async function runCli(argv: string[], env: Env, print: (line: string) => 
     .command("facts", "Print this host's template context: facts (host.*), labels and values")
     .option("--json", "Machine-readable output")
     .action((opts) => void (code = factsCommand(opts, env, print)));
+  cli
+    .command("push <dir> <reference>", "Pack DIR as one reproducible layer and push it to oci://REGISTRY/REPO:TAG; prints the manifest digest")
+    .option("--annotation <key=value>", "Manifest annotation (repeatable)")
+    .option("--sign <key>", "Sign the digest with this PEM private key (ECDSA P-256 or Ed25519), cosign-style, under the sha256-<hex>.sig tag")
+    .option("--tls-verify <bool>", "false: accept any certificate and plain HTTP (a lab registry)")
+    .option("--authfile <file>", "Registry credentials file (default: Podman's lookup, e.g. $REGISTRY_AUTH_FILE)")
+    .action(async (dir: string, reference: string, opts) => void (code = await pushCommand(dir, reference, opts, env, print)));
   cli
     .command("schema", "Print the config's JSON Schema")
     .option("--markdown", "The config reference as a Markdown table instead")

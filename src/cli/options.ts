@@ -96,7 +96,7 @@ export function loadRuntime({ opts, env, log, config }: RuntimeInputs): Runtime 
     config: loaded.config,
     configFile: loaded.file,
     stateDir,
-    deps: { podman, fs, exec: hostExec, state: createStateStore(fs, stateDir), log },
+    deps: { podman, fs, exec: hostExec, state: createStateStore(fs, stateDir, log), log },
   };
 }
 

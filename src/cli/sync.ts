@@ -1,8 +1,14 @@
-/** `fetchit sync`: run every (matching) method once now and wait; non-zero exit when anything failed. */
+/**
+ * `fetchit sync`: run every (matching) method once now and wait; non-zero
+ * exit when anything failed. A SIGTERM/SIGINT before the runs begin stops
+ * with exit 0 and nothing done; during them, the runs finish and save their
+ * state first (a second signal stops at once: src/main.ts).
+ */
 import { matches, syncOnce, type JobFilter } from "../daemon.ts";
 import { buildJobs } from "../engine/jobs.ts";
 import { ExitError } from "../errors.ts";
-import { lockStateDir } from "../state/lock.ts";
+import { stopRequested } from "../signals.ts";
+import { clearLeftovers, lockStateDir } from "../state/lock.ts";
 import { silentLogger } from "../log.ts";
 import { loadRuntime, makeLogger, type Env, type GlobalOptions } from "./options.ts";
 
@@ -17,8 +23,15 @@ export async function syncCommand(opts: SyncOptions, env: Env, print: (line: str
   if (![...all.jobs, ...all.tasks].some((j) => matches(j, filter))) {
     throw new ExitError(`no method matches${opts.target ? ` --target ${opts.target}` : ""}${opts.method ? ` --method ${opts.method}` : ""}`, 2);
   }
+  if (stopRequested.aborted) return log.info(`${String(stopRequested.reason)}: stopped before any run`), 0;
   const lock = lockStateDir(rt.stateDir, "fetchit sync");
-  const results = await syncOnce(rt.config, rt.stateDir, rt.deps, filter).finally(() => lock.release());
+  await clearLeftovers(rt.stateDir, log).catch(() => {});
+  const onStop = () => log.warn(`${String(stopRequested.reason)}: finishing the runs in flight so their state is saved (send it again to stop at once)`);
+  stopRequested.addEventListener("abort", onStop, { once: true });
+  const results = await syncOnce(rt.config, rt.stateDir, rt.deps, filter).finally(() => {
+    stopRequested.removeEventListener("abort", onStop);
+    lock.release();
+  });
   let failed = 0;
   for (const { job, result } of results) {
     const what = `${job.key.target} ${job.kind}/${job.key.method}`;

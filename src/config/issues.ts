@@ -64,6 +64,12 @@ function describeError(e: ValueError, key: string, root: TSchema): string {
     case ValueErrorType.Union: {
       const values = ((e.schema.anyOf ?? []) as TSchema[]).map((m) => m.const);
       if (values.length && values.every((v) => v !== undefined)) return `expected one of ${values.map((v) => JSON.stringify(v)).join(", ")}, got ${got}`;
+      const members = (e.schema.anyOf ?? []) as TSchema[];
+      const types = members.map((m) => (m.type === "array" ? `a list of ${String(itemsOf(m)?.type ?? "value")}s` : m.type === "number" ? "a number" : m.type === "string" ? "a string" : undefined));
+      const strings = members.some((m) => m.type === "array" && itemsOf(m)?.type === "string");
+      const odd = strings && Array.isArray(e.value) ? e.value.find((x) => typeof x !== "string") : undefined;
+      const what = odd !== undefined ? `a list holding ${describeValue(odd)}; put each item in quotes` : got;
+      if (types.length && types.every(Boolean)) return `expected ${types.join(" or ")}, got ${what}`;
       return e.message.charAt(0).toLowerCase() + e.message.slice(1);
     }
     default:

@@ -7,10 +7,15 @@
 import { compileGlob } from "../git/glob.ts";
 import { gitAuthIssues } from "../git/auth-check.ts";
 import { disconnectedIssues } from "../git/disconnected-check.ts";
+import { isOciUrl } from "../oci/reference.ts";
+import { ociIssues } from "../oci/check.ts";
+import { isLayoutUrl } from "../oci/layout.ts";
 import type { ConfigIssue } from "../errors.ts";
 import { scheduleProblem } from "./cron.ts";
 import { notifyIssues } from "./notify.ts";
 import { listenIssues } from "./listen.ts";
+import { healthIssues } from "./health.ts";
+import { rolloutIssues } from "./rollout.ts";
 import { configReloadIssues } from "./reload-check.ts";
 import { formatPath, isEmpty, isRecord, issue, type Segment } from "./path.ts";
 import { METHOD_KINDS, type FetchitConfig, type MethodKind, type TargetConfig } from "./types.ts";
@@ -28,12 +33,15 @@ type Loose = Record<string, unknown>;
 
 /**
  * Effective name of a target: its `name`, else the repository name from the
- * URL (without `.git`/`.zip`) plus `@branch`, e.g. `fetchit@main`.
+ * URL (without `.git`/`.zip`) plus `@branch`, e.g. `fetchit@main`; for an
+ * oci:// url, the repository's last segment with its tag, e.g. `config:prod`.
  */
 export function targetKey(t: Pick<TargetConfig, "name" | "url" | "branch" | "device">): string {
   if (t.name) return t.name;
   const source = t.url || t.device || "target";
-  const base = (source.split(/[/:]/).filter(Boolean).at(-1) ?? source).replace(/\.(git|zip)$/, "");
+  // oci://registry/org/config:prod → "config:prod" (a digest is shortened to 12 hex digits).
+  const oci = isOciUrl(source) ? source.split("/").at(-1)!.replace(/@sha256:([0-9a-f]{12})[0-9a-f]*$/, "@$1") : undefined;
+  const base = oci ?? (source.split(/[/:]/).filter(Boolean).at(-1) ?? source).replace(/\.(git|zip)$/, "");
   return t.branch ? `${base}@${t.branch}` : base;
 }
 
@@ -74,7 +82,7 @@ const targetSource: Rule = {
         const why = disconnected ? "; a disconnected target needs url (a git bundle, zip or tar file, or a directory: a path or URL) or device" : "";
         out.push(issue(["targetConfigs", i, "url"], `required key missing${why}`));
       }
-      if (isEmpty(t.branch) && !disconnected) {
+      if (isEmpty(t.branch) && !disconnected && !isOciUrl(t.url as string | undefined) && !isLayoutUrl(t.url as string | undefined)) {
         out.push(issue(["targetConfigs", i, "branch"], "required key missing; there is no default branch (e.g. branch: main)"));
       }
       return out;
@@ -265,8 +273,11 @@ export const RULES: readonly Rule[] = [
   imageSources,
   { name: "notify-urls", check: notifyIssues },
   { name: "listen", check: listenIssues },
+  { name: "health", check: healthIssues },
+  { name: "rollout", check: rolloutIssues },
   { name: "git-auth", check: (config) => gitAuthIssues(config) },
   { name: "disconnected-and-verify", check: disconnectedIssues },
+  { name: "oci-targets", check: ociIssues },
 ];
 
 /** Runs every rule and returns all their issues. */

@@ -6,6 +6,7 @@
  * relates to FetchIt.
  */
 import { Type, type TProperties, type TSchema } from "@sinclair/typebox";
+import { HealthSchema } from "./health.ts";
 import type { MethodKind } from "./types.ts";
 
 /** No unknown keys anywhere: a typo is an error, not silently ignored as in FetchIt. */
@@ -59,6 +60,7 @@ function commonProperties(kind: MethodKind) {
           "Glob matched against each file path relative to targetPath. Default: \"**\" (every file). As in FetchIt (gobwas/glob without separators), '*' also matches '/'.",
       }),
     ),
+    health: Type.Optional({ ...HealthSchema, description: `Health gate of this ${kind} entry; its keys win over the top-level health block, key by key. ${HealthSchema.description}` }),
   };
 }
 

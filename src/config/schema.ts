@@ -19,6 +19,8 @@ import {
 import { NotifyListSchema } from "./notify.ts";
 import { ListenSchema } from "./listen.ts";
 import { HostSchema } from "./host.ts";
+import { HealthSchema } from "./health.ts";
+import { RolloutSchema } from "./rollout.ts";
 
 export {
   AnsibleMethodSchema,
@@ -79,9 +81,9 @@ export const TargetConfigSchema = Type.Object(
   {
     name: str("Label of the target, used in logs and state. Default: the repository name from url plus \"@\" and the branch (e.g. \"fetchit@main\"). Must be unique among targets; FetchIt parsed but never used it."),
     url: str(
-      "Git repository URL (https, ssh or file), or the path of a local repository (a relative one is resolved against the directory fetchit started in). For a disconnected target: where the source is: an http(s) URL, a file:// URL or a host path (e.g. on removable media under /run/media; without device, a relative path is resolved against the directory fetchit started in), or with device a path relative to the device's mount point; the source is a git bundle, a zip or tar(.gz) of a repository (with .git) or of a plain file tree, or a directory. Required unless the target is disconnected and reads a device.",
+      "Git repository URL (https, ssh or file), the path of a local repository (a relative one is resolved against the directory fetchit started in), or an OCI artifact: oci://REGISTRY/REPO:TAG or oci://REGISTRY/REPO@sha256:DIGEST (the tree is the artifact's tar layer, or one file per layer named by org.opencontainers.image.title; see docs/oci.md). For a disconnected target: where the source is: an http(s) URL, a file:// URL or a host path (e.g. on removable media under /run/media; without device, a relative path is resolved against the directory fetchit started in), or with device a path relative to the device's mount point; the source is a git bundle, a zip or tar(.gz) of a repository (with .git) or of a plain file tree, or a directory. Required unless the target is disconnected and reads a device.",
     ),
-    branch: str("Branch to follow. Required (FetchIt has no default and fails on every run without it); disconnected targets may omit it."),
+    branch: str("Branch to follow. Required (FetchIt has no default and fails on every run without it); disconnected and oci:// targets may omit it (an oci:// url names its tag)."),
     device: str(
       "Block device (e.g. /dev/sda1, /dev/disk/by-label/REPO) of a disconnected target; its mount point is read from /proc/mounts (fetchit never mounts it: fstab, a systemd .mount unit or udisks do) and is the repository directory, or holds the url path. While it is not mounted the target waits and keeps what it applied. Ignored unless disconnected is true. Default: none.",
     ),
@@ -89,7 +91,17 @@ export const TargetConfigSchema = Type.Object(
       "true: no git network access; import the source at url or device (FetchIt's disconnected mode, without helper containers). New content is detected by its hash (conditional GET, size/mtime then sha256) and applied like a new commit: changed and deleted files are handled as for a git remote. Archive entries that would escape the extraction directory refuse the archive. Default: false.",
     ),
     verifyCommitsInfo: Type.Optional(VerifyCommitsInfoSchema),
+    tlsVerify: Type.Optional(
+      Type.Boolean({
+        description:
+          "oci:// targets only. false: accept any certificate from the registry and plain HTTP (a lab registry; Podman's --tls-verify=false). CA certificates for a private registry go in /etc/containers/certs.d/HOST[:PORT]/*.crt instead. Default: true. Not in FetchIt.",
+      }),
+    ),
+    verifyOciSignature: str(
+      "oci:// targets only. Absolute host path of a PEM public key (ECDSA P-256 or Ed25519): every artifact digest must carry a cosign-style simple-signing signature by this key under the tag sha256-<hex>.sig (fetchit push --sign, or cosign sign --key), checked offline before anything is applied; an unsigned or wrongly signed artifact blocks the target. Default: none (no verification). Not in FetchIt.",
+    ),
     gitAuth: Type.Optional(GitAuthSchema),
+    rollout: Type.Optional(RolloutSchema),
     raw: Type.Optional(methodListSchema("raw", RawMethodSchema)),
     kube: Type.Optional(methodListSchema("kube", KubeMethodSchema)),
     systemd: Type.Optional(methodListSchema("systemd", SystemdMethodSchema)),
@@ -194,6 +206,8 @@ export const FetchitConfigSchema = Type.Object(
           "true: when a method (or a whole target) disappears from the config, remove what it deployed (containers, files) at the next start. false: leave it in place and say so in the log. Default: false. Not in FetchIt (its issue #252).",
       }),
     ),
+    health: Type.Optional(HealthSchema),
+    rollout: Type.Optional(RolloutSchema),
   },
   {
     ...STRICT,

@@ -17,6 +17,22 @@ export interface CommonMethod {
   targetPath: string;
   /** Glob relative to targetPath; `*` also matches `/` as in FetchIt. Absent = "**". */
   glob?: string;
+  /** This method's health gate; wins over the top-level `health` key by key (src/config/health.ts). */
+  health?: HealthConfig;
+}
+
+/** `health:` (top level or per method): the health gate of each apply (src/config/health.ts). */
+export interface HealthConfig {
+  /** Seconds, or a duration string ("10s", "2m"); 0 = nothing watched. Absent = 10s. */
+  window?: number | string;
+  /** Roll back when the gate fails (default true). */
+  rollback?: boolean;
+  /** Host command run after the window (argv list, or a string for /bin/sh -c); "" / [] = none. */
+  command?: string | string[];
+  /** How long command may run: seconds or a duration string. Absent = 60s. */
+  timeout?: number | string;
+  /** URL that must answer 2xx by the end of the window; "" = none. */
+  http?: string;
 }
 
 export interface RawMethod extends CommonMethod {
@@ -95,8 +111,14 @@ export interface TargetConfig {
   device?: string;
   disconnected?: boolean;
   verifyCommitsInfo?: VerifyCommitsInfo;
+  /** oci:// targets: false accepts any certificate and plain HTTP. Default true. */
+  tlsVerify?: boolean;
+  /** oci:// targets: PEM public key whose cosign-style signatures are required. */
+  verifyOciSignature?: string;
   /** This target's credentials; replaces the top-level gitAuth for it. */
   gitAuth?: GitAuth;
+  /** Staged waves of this target; wins over the top-level `rollout` key by key (src/config/rollout.ts). */
+  rollout?: RolloutConfig;
   raw?: RawMethod[];
   kube?: KubeMethod[];
   systemd?: SystemdMethod[];
@@ -178,6 +200,20 @@ export interface FetchitConfig {
   listen?: ListenConfig;
   /** Remove what a method deployed once it is no longer in the config (default false). */
   pruneRemovedMethods?: boolean;
+  /** Health gate of every method; a method's own block wins key by key. */
+  health?: HealthConfig;
+  /** Staged waves of every target (src/config/rollout.ts; not in FetchIt). */
+  rollout?: RolloutConfig;
+}
+
+/** `rollout:` (top level or per target): staged waves and quarantine reports. */
+export interface RolloutConfig {
+  /** Number of waves (default 1). */
+  waves?: number;
+  /** Time between waves: seconds or a duration string. */
+  interval?: number | string;
+  /** Push refs/fetchit/quarantine/<sha> when this host quarantines a commit. */
+  report?: boolean;
 }
 
 /** The method list keys of a target, in the order fetchit schedules them. */

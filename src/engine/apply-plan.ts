@@ -4,7 +4,7 @@
  * never stops the others.
  */
 import type { Logger } from "../log.ts";
-import type { DesiredFile } from "../methods/index.ts";
+import type { DesiredFile, Touched } from "../methods/index.ts";
 import type { ManagedResource } from "../state/store.ts";
 import { methodContext, type EngineDeps } from "./context.ts";
 import type { FileRef, Op } from "./plan.ts";
@@ -21,6 +21,10 @@ export interface PlanOutcome {
   resources: Record<string, ManagedResource>;
   changed: number;
   failures: Failure[];
+  /** Files whose apply created or replaced something (changed: true); removals are not in it. For the health gate. */
+  touched: Touched[];
+  /** When the last change happened (epoch ms; after `finish` when anything changed): the health window starts here. */
+  lastChangeAt: number;
 }
 
 /** A file at a known blob, read (once) from the job's git source. */
@@ -48,7 +52,7 @@ export async function applyPlan(
   log: Logger,
   commit?: string,
 ): Promise<PlanOutcome> {
-  const out: PlanOutcome = { resources, changed: 0, failures: [] };
+  const out: PlanOutcome = { resources, changed: 0, failures: [], touched: [], lastChangeAt: Date.now() };
   if (!ops.length) return out;
   const ctx = methodContext(deps, job.key.target, job.config, log, commit ? treeAt(job, commit) : undefined);
   await job.impl.prepare?.(ctx);
@@ -63,12 +67,17 @@ export async function applyPlan(
         else log.warn("deleted file managed nothing fetchit knows of; nothing to remove", { file: op.relPath });
         delete out.resources[op.relPath];
         out.changed++;
+        out.lastChangeAt = Date.now();
         return;
       }
       const res = await job.impl.apply(ctx, desiredFile(job, op.file), previous);
       if (op.fromRelPath && op.fromRelPath !== op.file.relPath) delete out.resources[op.fromRelPath];
       out.resources[op.file.relPath] = res.resource;
-      if (res.changed) out.changed++;
+      if (res.changed) {
+        out.changed++;
+        out.touched.push({ relPath: op.file.relPath, path: op.file.path, resource: res.resource });
+        out.lastChangeAt = Date.now();
+      }
     } catch (error) {
       out.failures.push({ file: op.op === "remove" ? (op.old?.path ?? op.relPath) : op.file.path, error });
     }
@@ -83,6 +92,7 @@ export async function applyPlan(
     } catch (error) {
       out.failures.push({ file: undefined, error });
     }
+    if (out.changed) out.lastChangeAt = Date.now(); // units started or restarted by finish
   }
   return out;
 }

@@ -1,14 +1,17 @@
 /**
- * Builds the runnable jobs of a config: one GitSource per target (shared by
+ * Builds the runnable jobs of a config: one GitSource per target (a git
+ * remote, a disconnected source or an oci:// artifact; shared by
  * its methods, so one fetch per target per tick) and one job per method entry;
  * plus the scheduled tasks without git (prune, image loaders). Kinds and
  * features without an implementation yet are listed, not dropped silently.
  */
 import { join } from "node:path";
 import { targetKey } from "../config/index.ts";
+import { resolveHealth } from "../config/health.ts";
 import { METHOD_KINDS, type CommonMethod, type FetchitConfig } from "../config/types.ts";
 import { createCommitVerifier, createDisconnectedSource, createGitSource, disconnectedLabel, effectiveGitAuth, type GitSource } from "../git/index.ts";
 import type { Logger } from "../log.ts";
+import { createOciLayoutSource, createOciSource, createOciVerifier, isLayoutUrl, isOciUrl } from "../oci/index.ts";
 import { methods } from "../methods/index.ts";
 import { createImagesTask } from "../tasks/images.ts";
 import { methodRef } from "../tasks/prune-select.ts";
@@ -29,6 +32,7 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
   const jobs: MethodJob[] = [];
   const unavailable: string[] = [];
   const sources = new Map<string, GitSource>();
+  const globalHealth = config.health;
   config.targetConfigs.forEach((t, ti) => {
     const target = targetKey(t);
     const why = unsupportedTarget(t);
@@ -36,18 +40,18 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
       unavailable.push(`targetConfigs[${ti}] (${target}): ${why}; its methods will not run`);
       return;
     }
-    const auth = effectiveGitAuth(config.gitAuth, t, ti);
+    const auth = isOciUrl(t.url) || isLayoutUrl(t.url) ? undefined : effectiveGitAuth(config.gitAuth, t, ti);
     // Targets share a source (one fetch per tick) only when they also share credentials: never fetch for one target with another's.
-    const sourceKey = t.disconnected ? `disconnected\n${disconnectedLabel(t)}\n${t.branch}` : `${t.url}\n${t.branch}\n${JSON.stringify(auth.auth ?? null)}`;
+    const sourceKey = t.disconnected ? `disconnected\n${disconnectedLabel(t)}\n${t.branch}` : `${t.url}\n${t.branch}\n${JSON.stringify(auth?.auth ?? null)}\n${t.tlsVerify !== false}`;
     const fullHistory = config.targetConfigs.some((o) => o.url === t.url && o.branch === t.branch && verifyKeys(o));
-    const source =
-      sources.get(sourceKey) ??
-      (t.disconnected
-        ? createDisconnectedSource({ url: t.url, device: t.device, branch: t.branch, cacheDir: join(stateDir, "repos", "disconnected"), tmpDir: join(stateDir, "tmp"), log: log.child({ target }) })
-        : createGitSource({ url: t.url, branch: t.branch, cacheDir: join(stateDir, "repos"), log: log.child({ target }), auth, fullHistory }));
+    const source = sources.get(sourceKey) ?? createSource(t, stateDir, log.child({ target }), auth, fullHistory);
     sources.set(sourceKey, source);
     const keys = verifyKeys(t);
-    const verifier = keys ? createCommitVerifier(source.dir, keys, join(stateDir, "tmp")) : undefined;
+    const verifier = t.verifyOciSignature
+      ? createOciVerifier({ url: t.url, publicKey: t.verifyOciSignature, cacheDir: join(stateDir, "oci"), tlsVerify: t.tlsVerify !== false })
+      : keys
+        ? createCommitVerifier(source.dir, keys, join(stateDir, "tmp"))
+        : undefined;
     if (keys && t.verifyCommitsInfo?.gitsignVerify) unavailable.push(`targetConfigs[${ti}] (${target}): gitsignVerify: gitsign signatures are not checked (Sigstore/Rekor needs the network); commits must be signed by a key in gpgKeyring or sshAllowedSigners`);
     for (const kind of METHOD_KINDS) {
       const entries = (t[kind] ?? []) as (CommonMethod & Record<string, unknown>)[];
@@ -57,11 +61,23 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
           unavailable.push(`targetConfigs[${ti}].${kind}[${mi}] (${config.name}): the ${kind} method is not available in this version of fetchit yet; it will not run`);
           return;
         }
-        jobs.push({ key: { target, kind, method: config.name }, kind, impl, config, source, ...(verifier ? { verifier } : {}) });
+        // The gate lives in job.health, not in job.config: changing it re-applies nothing (job-diff still sees it).
+        const { health: own, ...settings } = config;
+        const health = config.health || globalHealth ? { health: resolveHealth(globalHealth, own) } : {};
+        jobs.push({ key: { target, kind, method: config.name }, kind, impl, config: settings, source, ...health, ...(verifier ? { verifier } : {}) });
       });
     }
   });
   return { jobs, tasks: buildTasks(config, jobs, stateDir, unavailable), unavailable };
+}
+
+/** The source of one target: an OCI registry or layout, a disconnected source, or a git remote. */
+function createSource(t: FetchitConfig["targetConfigs"][number], stateDir: string, log: Logger, auth: ReturnType<typeof effectiveGitAuth> | undefined, fullHistory: boolean): GitSource {
+  const oci = { cacheDir: join(stateDir, "oci"), tmpDir: join(stateDir, "tmp"), log };
+  if (isOciUrl(t.url)) return createOciSource({ url: t.url, ...oci, tlsVerify: t.tlsVerify !== false });
+  if (isLayoutUrl(t.url)) return createOciLayoutSource({ url: t.url, device: t.device, ...oci });
+  if (t.disconnected) return createDisconnectedSource({ url: t.url, device: t.device, branch: t.branch, cacheDir: join(stateDir, "repos", "disconnected"), tmpDir: join(stateDir, "tmp"), log });
+  return createGitSource({ url: t.url, branch: t.branch, cacheDir: join(stateDir, "repos"), log, ...(auth ? { auth } : {}), fullHistory });
 }
 
 /** The prune task (told which git methods are configured, for scope fetchit) and the image loaders. */

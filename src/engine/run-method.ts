@@ -4,6 +4,7 @@
  * that commit succeeded. A tick with nothing new makes no Podman write and no
  * state write.
  */
+import type { HealthSettings } from "../config/health.ts";
 import type { CommonMethod, MethodKind } from "../config/types.ts";
 import { isLocal } from "../errors.ts";
 import { SourceUnavailableError, type CommitVerifier, type GitSource } from "../git/index.ts";
@@ -12,6 +13,7 @@ import type { MethodKey, MethodState } from "../state/store.ts";
 import type { EngineDeps } from "./context.ts";
 import { applyPlan, type Failure } from "./apply-plan.ts";
 import { backingOff, recordFailure } from "./failures.ts";
+import { runHealthGate } from "./health-gate.ts";
 import { planChanges } from "./plan.ts";
 import { healDrift } from "./self-heal.ts";
 
@@ -23,6 +25,8 @@ export interface MethodJob {
   source: GitSource;
   /** Commit signature check of the target (verifyCommitsInfo); every method of it is guarded. */
   verifier?: CommitVerifier;
+  /** Health gate (src/config/health.ts): set when the config has a health block for this method or globally. */
+  health?: HealthSettings;
 }
 
 export interface RunResult {
@@ -121,13 +125,15 @@ async function applyCommit(
     });
     outcome = await applyPlan(job, deps, ops, { ...st.resources }, log, head);
   } catch (err) {
-    outcome = { resources: st.resources, changed: 0, failures: [{ file: undefined, error: err }] };
+    outcome = { resources: st.resources, changed: 0, failures: [{ file: undefined, error: err }], touched: [], lastChangeAt: now() };
   }
   st.resources = outcome.resources;
   if (outcome.failures.length) {
     await recordFailure(deps.state, st, outcome.failures, head, now(), log);
     return { status: "failed", commit: head, changed: outcome.changed, failures: outcome.failures };
   }
+  // Health gate (docs/health.md): only when something changed. Without a rollback, a failed gate is reported and the commit stays applied.
+  const gate = job.health && outcome.changed ? await runHealthGate(job, deps, outcome.touched, outcome.lastChangeAt, log) : [];
   const subject = await job.source.commitInfo(head).then((c) => c.subject, () => undefined);
   Object.assign(st, { appliedCommit: head, appliedAt: new Date(now()).toISOString(), appliedSubject: subject, failures: 0 });
   delete st.lastError;
@@ -135,5 +141,9 @@ async function applyCommit(
   await job.source.pin(`${job.key.target}/${job.kind}/${job.key.method}`, head);
   await deps.state.save(st);
   log.info("commit applied", { commit: short(head), changed: outcome.changed });
+  if (gate.length) {
+    await recordFailure(deps.state, st, gate, head, now(), log, { permanent: "applied, but its health gate failed; it stays applied (no rollback): fix it and push a new commit" });
+    return { status: "failed", commit: head, changed: outcome.changed, failures: gate };
+  }
   return { status: "applied", commit: head, changed: outcome.changed, failures: [] };
 }

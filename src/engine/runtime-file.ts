@@ -9,7 +9,7 @@
 import { rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hostFileError } from "../errors.ts";
-import type { HostFs } from "../host/fs.ts";
+import { moveAsideCorrupt, type HostFs } from "../host/fs.ts";
 import type { Logger } from "../log.ts";
 import type { RunTracker, RunStatus } from "./metrics.ts";
 
@@ -66,7 +66,7 @@ export function runtimeSnapshot(tracker: RunTracker, schedule: ScheduleInfo[], s
  * is not worth a flush to disk each time (SD cards and eMMC on edge boxes wear).
  */
 async function writeVolatile(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = `${path}.tmp`; // one writer (the lock holder), writes chained: a fixed name leaves no orphans after a kill
   try {
     await writeFile(tmp, text, { mode: 0o600 });
     await rename(tmp, path);
@@ -108,16 +108,33 @@ export function runtimeWriter(fs: HostFs, stateDir: string, snapshot: () => Runt
   };
 }
 
-/** The runtime file, when present and readable; null otherwise. */
-export async function readRuntime(fs: HostFs, stateDir: string): Promise<RuntimeInfo | null> {
-  const buf = await fs.readFile(runtimeFile(stateDir)).catch(() => null);
-  if (!buf) return null;
+function parseRuntime(buf: Buffer): RuntimeInfo | null {
   try {
     const info = JSON.parse(buf.toString("utf8")) as RuntimeInfo;
-    return info.version === 1 && Array.isArray(info.jobs) ? info : null;
+    return info?.version === 1 && Array.isArray(info.jobs) ? info : null;
   } catch {
     return null;
   }
+}
+
+/** The runtime file, when present and readable; null otherwise. */
+export async function readRuntime(fs: HostFs, stateDir: string): Promise<RuntimeInfo | null> {
+  const buf = await fs.readFile(runtimeFile(stateDir)).catch(() => null);
+  return buf ? parseRuntime(buf) : null;
+}
+
+/**
+ * At `run`'s start (under the state dir lock): a runtime file a power cut
+ * damaged (it is written without fsync) is moved aside as
+ * `runtime.json.corrupt-<UTC time>` with one error; the new one replaces it
+ * after the first run. Nothing is lost: it only described the previous process.
+ */
+export async function setAsideDamagedRuntime(fs: HostFs, stateDir: string, log: Logger): Promise<void> {
+  const file = runtimeFile(stateDir);
+  const buf = await fs.readFile(file);
+  if (!buf || parseRuntime(buf)) return;
+  const moved = await moveAsideCorrupt(fs, file);
+  if (moved) log.error(`runtime file ${fs.resolve(file)} was damaged, probably by a power cut; moved it to ${fs.resolve(moved)} (it only described the previous run; nothing is lost)`, { file: fs.resolve(moved) });
 }
 
 /** True when the process that wrote `info` is still alive and did not record a stop. */

@@ -12,6 +12,8 @@ import type { FetchitConfig } from "../config/types.ts";
 function disconnectedUrl(t: Record<string, unknown>, at: Segment[]): ConfigIssue[] {
   const url = t.url;
   if (typeof url !== "string" || url === "") return [];
+  // oci:PATH / oci-archive:PATH: an OCI image layout, checked by src/oci/check.ts.
+  if (/^oci(-archive)?:(?!\/\/)/i.test(url)) return [];
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
     if (/^(https?|file):\/\//i.test(url)) return [];
     return [issue([...at, "url"], `a disconnected source is read over http(s), from file:// or a host path, not ${JSON.stringify(url.split(":")[0])}; use disconnected: false for a git remote`)];

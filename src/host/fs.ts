@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { hostFileError } from "../errors.ts";
 
 export interface FileStat {
@@ -18,8 +18,10 @@ export interface HostFs {
   /** The absolute host path for `path` (after re-basing on the root). */
   resolve(path: string): string;
   readFile(path: string): Promise<Buffer | null>;
-  /** temp file in the same directory + fsync + rename; creates parent directories. */
+  /** temp file in the same directory + fsync + rename + fsync of the directory; creates parent directories. */
   writeFileAtomic(path: string, data: Uint8Array | string, mode?: number): Promise<void>;
+  /** rename within one directory, then fsync of that directory (the new name survives a power cut); false when `from` is missing. */
+  renameDurable(from: string, to: string): Promise<boolean>;
   /** lstat: symlinks are reported as such, never followed. null when missing. */
   lstat(path: string): Promise<FileStat | null>;
   mkdirp(path: string, mode?: number): Promise<void>;
@@ -38,6 +40,78 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
   return typeof err === "object" && err !== null && codes.includes((err as { code?: string }).code ?? "");
 }
 
+/**
+ * fsync of a directory: makes a rename in it durable. Without it, ext4 and
+ * flash can come back from a power cut with the old entry or none at all.
+ * Best effort: some file systems (e.g. some FUSE or 9p mounts) refuse it, and
+ * a directory without read permission cannot be opened for it.
+ */
+export async function syncDir(dir: string): Promise<void> {
+  let dh: fsp.FileHandle | undefined;
+  try {
+    dh = await fsp.open(dir, "r");
+    await dh.sync();
+  } catch (err) {
+    if (!isErrno(err, "EINVAL", "ENOTSUP", "EOPNOTSUPP", "EISDIR", "EBADF", "EACCES", "EPERM")) throw err;
+  } finally {
+    await dh?.close();
+  }
+}
+
+/** Marks this process's temp files: another token is a process that died mid-write (fetchit writes a given file from one process). */
+const PROCESS_TOKEN = randomBytes(4).toString("hex");
+/** `.fetchit-<process token><random>.tmp` after the file's name. */
+const TEMP_SUFFIX = /^\.fetchit-([0-9a-f]{8})[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes `<target>.fetchit-<token><rand>.tmp` siblings that other processes
+ * left (a kill -9 or power cut between the temp write and the rename), so no
+ * orphan file outlives the next write of the same file. Best effort.
+ */
+async function removeStaleTemps(target: string): Promise<void> {
+  const base = basename(target);
+  const names = await fsp.readdir(dirname(target)).catch(() => [] as string[]);
+  for (const n of names) {
+    const token = n.startsWith(base) ? TEMP_SUFFIX.exec(n.slice(base.length))?.[1] : undefined;
+    if (token && token !== PROCESS_TOKEN) await fsp.rm(join(dirname(target), n), { force: true }).catch(() => {});
+  }
+}
+
+/**
+ * Removes what killed processes left in a scratch directory (`<stateDir>/tmp`:
+ * image downloads, unpacked archives): every entry not modified for
+ * `olderThanMs`. Called by the lock holder at its start, so nothing of its own
+ * is there yet; the age spares a `fetchit plan` writing there at that moment.
+ * Returns how many entries went.
+ */
+export async function removeLeftovers(dir: string, olderThanMs = 60_000): Promise<number> {
+  let removed = 0;
+  for (const n of await fsp.readdir(dir).catch(() => [] as string[])) {
+    const p = join(dir, n);
+    const st = await fsp.lstat(p).catch(() => null);
+    if (!st || Date.now() - st.mtimeMs < olderThanMs) continue;
+    await fsp.rm(p, { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+/** `<path>.corrupt-<UTC time>`, e.g. `x.json.corrupt-20260101T120000Z`. */
+export function corruptName(path: string, now = new Date()): string {
+  return `${path}.corrupt-${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "")}`;
+}
+
+/**
+ * Moves a damaged record aside (what a power cut leaves: empty, truncated,
+ * unparsable) so the next start reads none and starts afresh; the directory
+ * is fsynced. Returns the new path, or null when another process moved it first.
+ */
+export async function moveAsideCorrupt(fs: HostFs, path: string): Promise<string | null> {
+  let to = corruptName(path);
+  if (await fs.lstat(to)) to = `${to}-${randomBytes(2).toString("hex")}`;
+  return (await fs.renameDurable(path, to)) ? to : null;
+}
+
 export function createHostFs(root = "/"): HostFs {
   const resolve = (p: string) => (root === "/" ? p : join(root, p));
   return {
@@ -53,7 +127,7 @@ export function createHostFs(root = "/"): HostFs {
     async writeFileAtomic(p, data, mode = 0o644) {
       const target = resolve(p);
       await fsp.mkdir(dirname(target), { recursive: true }).catch((err) => Promise.reject(hostFileError("cannot create directory", dirname(target), err)));
-      const tmp = `${target}.fetchit-${randomBytes(4).toString("hex")}.tmp`;
+      const tmp = `${target}.fetchit-${PROCESS_TOKEN}${randomBytes(4).toString("hex")}.tmp`;
       try {
         const fh = await fsp.open(tmp, "w", mode);
         try {
@@ -69,6 +143,18 @@ export function createHostFs(root = "/"): HostFs {
         await fsp.rm(tmp, { force: true });
         throw hostFileError("cannot write", target, err);
       }
+      await syncDir(dirname(target));
+      await removeStaleTemps(target);
+    },
+    async renameDurable(from, to) {
+      try {
+        await fsp.rename(resolve(from), resolve(to));
+      } catch (err) {
+        if (isErrno(err, "ENOENT")) return false;
+        throw err;
+      }
+      await syncDir(dirname(resolve(to)));
+      return true;
     },
     async lstat(p) {
       try {
@@ -86,6 +172,7 @@ export function createHostFs(root = "/"): HostFs {
     async remove(p) {
       try {
         await fsp.unlink(resolve(p));
+        await removeStaleTemps(resolve(p));
         return true;
       } catch (err) {
         if (isErrno(err, "ENOENT")) return false;

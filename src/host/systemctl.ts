@@ -53,6 +53,15 @@ export interface UnitState {
   triggeredBy: string;
 }
 
+/** A unit's state plus what the health gate compares over its window. */
+export interface UnitHealthState extends UnitState {
+  unit: string;
+  /** Automatic restarts (Restart=) since the unit was last started by hand; 0 for non-services. */
+  nRestarts: number;
+  /** Service Type= (simple, exec, forking, oneshot, notify, ...); "" for other unit types. */
+  type: string;
+}
+
 /** Result of {@link Systemctl.verify}: undefined output when systemd-analyze is not installed. */
 export interface VerifyResult {
   ok: boolean;
@@ -99,6 +108,8 @@ export interface Systemctl {
   isEnabled(unit: string): Promise<string>;
   /** `show UNIT` with the properties of {@link UnitState}. */
   state(unit: string): Promise<UnitState>;
+  /** One `show` for several units, with NRestarts and Type (the health gate's sample), in the order given. */
+  healthStates(units: string[]): Promise<UnitHealthState[]>;
   /**
    * Waits until the unit is no longer activating/deactivating/reloading, then
    * watches it for `settleMs` more so that a process that dies right after
@@ -219,6 +230,17 @@ export function createSystemctl(exec: Exec, scope: SystemdScope, opts: { timeout
       const r = await sc(["show", `--property=${SHOW_PROPS.join(",")}`, "--", unit]);
       if (r.code !== 0) throw new SystemctlError(`systemctl${user ? " --user" : ""} show ${unit} failed (exit ${r.code}): ${firstLine(r)}${noBusHint(r)}`, unit, { retryable: true });
       return parseShow(r.stdout);
+    },
+    async healthStates(units) {
+      if (!units.length) return [];
+      const r = await sc(["show", `--property=${[...SHOW_PROPS, "NRestarts", "Type"].join(",")}`, "--", ...units]);
+      if (r.code !== 0) throw new SystemctlError(`systemctl${user ? " --user" : ""} show ${units.join(" ")} failed (exit ${r.code}): ${firstLine(r)}${noBusHint(r)}`, units[0], { retryable: true });
+      const blocks = r.stdout.split(/\n\s*\n/).filter((b) => b.trim());
+      return units.map((unit, i) => {
+        const block = blocks[i] ?? "";
+        const prop = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(block)?.[1] ?? "";
+        return { ...parseShow(block), unit, nRestarts: Number(prop("NRestarts")) || 0, type: prop("Type") };
+      });
     },
     async waitSettled(unit, o = {}) {
       const settleMs = o.settleMs ?? 1500;

@@ -17,4 +17,4 @@ export type AnyMethod = Method<any>;
 
 export const methods: Partial<Record<MethodKind, AnyMethod>> = { raw, kube, filetransfer, ansible, systemd, quadlet };
 
-export type { Method, MethodContext, DesiredFile, ApplyResult, FileFailure } from "./types.ts";
+export type { Method, MethodContext, DesiredFile, ApplyResult, FileFailure, Touched, HealthWindow } from "./types.ts";

@@ -12,6 +12,7 @@ import type { PlayKubeOptions, PlayKubeReport, PodListEntry } from "../podman/in
 import type { ManagedResource } from "../state/store.ts";
 import { claimNames, injectLabels, isPodOf, kubeHash, LABEL_RUN_ONCE, markRunOnce, parseKubeFile, renderKube, type KubeDoc, type KubeFile } from "./kube-yaml.ts";
 import { checkUserns, verifyPlay } from "./kube-verify.ts";
+import { kubeHealthy } from "./kube-health.ts";
 import { LABEL_FILE, LABEL_HASH, LABEL_METHOD, LABEL_OWNER, LABEL_TARGET } from "./raw.ts";
 import type { DesiredFile, Method, MethodContext } from "./types.ts";
 
@@ -150,6 +151,7 @@ export const kube: Method<KubeMethod> = {
   usesPodman: true,
   extensions: [".yaml", ".yml"],
   selfHealDefault: true,
+  healthy: kubeHealthy,
 
   async identify(ctx, file) {
     const d = await desired(ctx, file);

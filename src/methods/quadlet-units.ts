@@ -65,6 +65,11 @@ export function serviceOf(path: string, content: string): string | undefined {
   return `${posix.basename(path).slice(0, -suffix.length)}${serviceSuffix}.service`;
 }
 
+/** True when a quadlet file's text names the file `name` as a value (`Yaml=app.yaml`, `EnvironmentFile=./env`). */
+export function namesFile(text: string, name: string): boolean {
+  return new RegExp(`=\\s*(\\./)?${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`, "m").test(text);
+}
+
 /** [major, minor, patch] of "podman version 4.3.1" or "5.4.2-dev"; undefined when there is no version. */
 export function parseVersion(text: string): [number, number, number] | undefined {
   const m = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);

@@ -15,8 +15,9 @@ import type { QuadletMethod } from "../config/types.ts";
 import { MethodError } from "../errors.ts";
 import { sha256 } from "../host/fs.ts";
 import { batchOf, note, quadletDirectory, settle, type Batch, type Deferred } from "./quadlet-batch.ts";
-import { QUADLET_TYPES, quadletSuffix, serviceOf } from "./quadlet-units.ts";
+import { namesFile, QUADLET_TYPES, quadletSuffix, serviceOf } from "./quadlet-units.ts";
 import { validateQuadlet } from "./quadlet-validate.ts";
+import { quadletHealthy } from "./quadlet-health.ts";
 import { destinationOf } from "./filetransfer.ts";
 import type { FileFailure, Method, MethodContext } from "./types.ts";
 
@@ -60,7 +61,7 @@ async function dependentsOf(ctx: Ctx, batch: Batch, dest: string, file: string):
   for (const entry of await ctx.fs.readDir(dir)) {
     if (!quadletSuffix(entry)) continue;
     const text = (await ctx.fs.readFile(posix.join(dir, entry)))?.toString("utf8") ?? "";
-    if (!new RegExp(`=\\s*(\\./)?${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`, "m").test(text)) continue;
+    if (!namesFile(text, name)) continue;
     const service = serviceOf(entry, text)!;
     if ((await batch.env.systemctl.isActive(service)) === "active") note(batch, service, "restart", file);
   }
@@ -169,6 +170,7 @@ export const quadlet: Method<QuadletMethod> = {
     for (const path of batch.supportRemoved.splice(0)) await removeFile(ctx, batch, path);
     return [...failures, ...(await settle(ctx, batch))];
   },
+  healthy: quadletHealthy,
 };
 
 /** The suffixes quadlet generates services from (for docs and tests). */

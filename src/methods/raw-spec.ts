@@ -1,11 +1,13 @@
 /**
  * Raw container spec files: FetchIt's fields (Image, Name, Env, Ports, Mounts,
  * Volumes, CapAdd, CapDrop) plus Command, Labels, Network, Restart, User,
- * Devices and Pod. JSON when the first non-space character is `{`, else YAML;
+ * Devices, Pod and a healthcheck (HealthCmd, HealthInterval, HealthTimeout,
+ * HealthRetries, HealthStartPeriod, in FetchIt's capitalised style). JSON when the first non-space character is `{`, else YAML;
  * keys match case-insensitively; unknown keys and wrong types are errors that
  * name the field.
  */
 import { parse as parseYaml } from "yaml";
+import { parseDuration } from "../config/health.ts";
 import { MethodError } from "../errors.ts";
 import { didYouMean } from "../suggest.ts";
 
@@ -44,6 +46,13 @@ export interface RawSpec {
   User?: string;
   Devices: string[];
   Pod?: string;
+  /** Podman's healthcheck test: ["CMD-SHELL", cmd] for a string, ["CMD", ...argv] for a list. */
+  HealthCmd?: string[];
+  /** Milliseconds. */
+  HealthInterval?: number;
+  HealthTimeout?: number;
+  HealthStartPeriod?: number;
+  HealthRetries?: number;
 }
 
 type Check = (v: unknown, where: string) => unknown;
@@ -99,6 +108,11 @@ const listOf = (fields: Record<string, Check>, req: string[]): Check => (v, w) =
   list(v, w).map((x, i) => record(x, `${w}[${i}]`, fields, req));
 
 const RESTART = /^(no|always|on-failure(:\d+)?|unless-stopped)$/;
+/** Seconds (a number) or a duration string ("5s", "1m"), in milliseconds. */
+const duration: Check = (v, w) => {
+  const d = parseDuration(v);
+  return typeof d === "number" ? d : fail(w, 'seconds (a number) or a duration such as "5s" or "1m"', v);
+};
 const specFields: Record<string, Check> = {
   Image: str,
   Name: (v, w) => {
@@ -118,7 +132,20 @@ const specFields: Record<string, Check> = {
   User: (v, w) => (typeof v === "number" ? String(v) : str(v, w)),
   Devices: strList,
   Pod: str,
+  HealthCmd: (v, w) => (typeof v === "string" ? ["CMD-SHELL", str(v, w)] : ["CMD", ...(strList(v, w) as string[])]),
+  HealthInterval: (v, w) => ((duration(v, w) as number) >= 1000 ? duration(v, w) : fail(w, "at least 1s", v)),
+  HealthTimeout: (v, w) => ((duration(v, w) as number) >= 1000 ? duration(v, w) : fail(w, "at least 1s", v)),
+  HealthStartPeriod: duration,
+  HealthRetries: (v, w) => (Number.isInteger(v) && (v as number) >= 1 ? v : fail(w, "a whole number of 1 or more", v)),
 };
+
+/** Health* fields other than HealthCmd mean nothing without it. */
+function checkHealth(r: Record<string, unknown>): void {
+  const HEALTH_FIELDS = ["HealthInterval", "HealthTimeout", "HealthStartPeriod", "HealthRetries"];
+  const orphan = HEALTH_FIELDS.find((f) => r[f] !== undefined);
+  if (orphan && r.HealthCmd === undefined) throw new Error(`${orphan}: needs HealthCmd (the command that checks the container)`);
+  if (Array.isArray(r.HealthCmd) && r.HealthCmd.length < 2) throw new Error("HealthCmd: expected a command (a string, or a non-empty list)");
+}
 
 /** Parses and validates one raw spec file; errors are MethodErrors naming the file and field. */
 export function parseRawSpec(content: Buffer | string, file: string): RawSpec {
@@ -132,6 +159,7 @@ export function parseRawSpec(content: Buffer | string, file: string): RawSpec {
   }
   try {
     const r = record(doc, "", specFields, ["Image", "Name"]);
+    checkHealth(r);
     return {
       Env: {}, Ports: [], Mounts: [], Volumes: [], CapAdd: [], CapDrop: [], Labels: {}, Devices: [],
       Restart: "always",

@@ -7,6 +7,7 @@ import type { RawMethod } from "../config/types.ts";
 import { MethodError, PodmanApiError } from "../errors.ts";
 import { sha256 } from "../host/fs.ts";
 import type { ContainerSpec } from "../podman/index.ts";
+import { rawHealthy } from "./raw-health.ts";
 import { parseRawSpec, type RawSpec } from "./raw-spec.ts";
 import type { DesiredFile, Method, MethodContext } from "./types.ts";
 
@@ -54,6 +55,23 @@ export function toContainerSpec(spec: RawSpec, ctx: MethodContext<RawMethod>, fi
     devices: spec.Devices.map((d) => ({ path: d })),
     ...networkOf(spec.Network),
     ...restartOf(spec.Restart),
+    ...healthOf(spec),
+  };
+}
+
+const NS = 1_000_000;
+
+/** The healthcheck with podman CLI's defaults (interval 30s, timeout 30s, 3 retries); nothing without HealthCmd. */
+function healthOf(spec: RawSpec): Pick<ContainerSpec, "healthconfig"> {
+  if (!spec.HealthCmd) return {};
+  return {
+    healthconfig: {
+      Test: spec.HealthCmd,
+      Interval: (spec.HealthInterval ?? 30_000) * NS,
+      Timeout: (spec.HealthTimeout ?? 30_000) * NS,
+      StartPeriod: (spec.HealthStartPeriod ?? 0) * NS,
+      Retries: spec.HealthRetries ?? 3,
+    },
   };
 }
 
@@ -119,6 +137,8 @@ export const raw: Method<RawMethod> = {
   async remove(ctx, previous, relPath) {
     if (await removeContainer(ctx, previous.name)) ctx.log.info("container removed", { container: previous.name, file: relPath });
   },
+
+  healthy: rawHealthy,
 
   selfHealDefault: true,
   async drifted(ctx, resources) {

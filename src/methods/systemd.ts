@@ -17,6 +17,7 @@ import { sha256 } from "../host/fs.ts";
 import { createSystemctl, defaultUnitDirectory, SystemctlError } from "../host/systemctl.ts";
 import type { ManagedResource } from "../state/store.ts";
 import { batchOf, finishBatch, startBatch, touch } from "./systemd-batch.ts";
+import { systemdHealthy } from "./systemd-health.ts";
 import { SYSTEMD_EXTENSIONS, unitFileOf, unitOfPlaced } from "./systemd-units.ts";
 import type { Method, MethodContext } from "./types.ts";
 
@@ -157,4 +158,5 @@ export const systemd: Method<SystemdMethod> = {
     const batch = batchOf(ctx);
     return batch ? finishBatch(ctx, batch) : [];
   },
+  healthy: systemdHealthy,
 };

@@ -49,6 +49,25 @@ export interface FileFailure {
   error: unknown;
 }
 
+/** A file whose apply created or replaced something (changed: true), as the health gate sees it. */
+export interface Touched {
+  /** Path relative to targetPath (the state's key). */
+  relPath: string;
+  /** Path in the repository (what failures name). */
+  path: string;
+  /** What the apply made: container name, pod names, placed file path. */
+  resource: ManagedResource;
+}
+
+/** The health window of one apply: it ends at `since + windowMs` (epoch ms). */
+export interface HealthWindow {
+  windowMs: number;
+  /** When the apply made its last change (epoch ms). */
+  since: number;
+  /** Aborted when the gate has failed elsewhere (a failed http probe) or fetchit stops. */
+  signal?: AbortSignal;
+}
+
 export interface ApplyResult {
   resource: ManagedResource;
   /** False when the host already matched and nothing was done. */
@@ -92,4 +111,12 @@ export interface Method<C extends CommonMethod = CommonMethod> {
   drifted?(ctx: MethodContext<C>, resources: Record<string, ManagedResource>): Promise<string[]>;
   /** Whether self-heal is on when the method entry does not say (`selfHeal`). */
   selfHealDefault?: boolean;
+  /**
+   * Health gate: judge what this apply created or replaced (`touched`) until
+   * the window ends (see docs/health.md for what healthy means per method);
+   * [] = healthy. Returns as soon as something is found unhealthy. Sampling
+   * must stay cheap: one label-filtered list (or one `systemctl show`) per
+   * second, at most one inspect per resource per second.
+   */
+  healthy?(ctx: MethodContext<C>, touched: Touched[], window: HealthWindow): Promise<FileFailure[]>;
 }

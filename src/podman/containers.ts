@@ -24,6 +24,8 @@ export interface ListContainersOptions {
   labels?: string[];
   /** Exact container names (anchored, not libpod's default regex match); any of them. */
   names?: string[];
+  /** Containers of these pods (names or ids); any of them. */
+  pods?: string[];
 }
 
 const seg = encodeURIComponent;
@@ -84,6 +86,7 @@ export async function listContainers(t: Transport, opts: ListContainersOptions =
   const filters: Record<string, string[]> = {};
   if (opts.labels?.length) filters.label = opts.labels;
   if (opts.names?.length) filters.name = opts.names.map(exactName);
+  if (opts.pods?.length) filters.pod = opts.pods;
   const res = await t.send("GET", "/containers/json", {
     query: { all: opts.all ?? false, filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined },
   });

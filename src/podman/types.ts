@@ -101,6 +101,19 @@ export interface ContainerSpec {
   remove?: boolean;
   /** Seconds between SIGTERM and SIGKILL on stop. */
   stop_timeout?: number;
+  /** The container's healthcheck (Go's manifest.Schema2HealthConfig; durations in nanoseconds). */
+  healthconfig?: HealthConfig;
+}
+
+/** A healthcheck as libpod's SpecGenerator takes it (`healthconfig`); durations in nanoseconds, 0 = Podman's default. */
+export interface HealthConfig {
+  /** ["CMD-SHELL", "cmd"] or ["CMD", "argv0", ...]. */
+  Test: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  /** Consecutive failures before `unhealthy`. */
+  Retries?: number;
 }
 
 /** The fields of `GET /libpod/containers/{name}/json` fetchit reads. */
@@ -150,6 +163,17 @@ export interface ContainerListEntry {
   Pod?: string;
   PodName?: string;
   Created?: string;
+  /** True for a pod's infra (pause) container. */
+  IsInfra?: boolean;
+  ExitCode?: number;
+  /** Unix seconds of the last start. */
+  StartedAt?: number;
+  /** Unix seconds of the last exit; negative (Go's zero time) while it never exited. */
+  ExitedAt?: number;
+  /** Restarts by the restart policy (Podman 5; absent on 4.3). */
+  Restarts?: number;
+  /** The healthcheck status ("starting", "healthy", "unhealthy"); "" without a healthcheck. */
+  Status?: string;
 }
 
 /** One entry of `GET /libpod/pods/json`. */

@@ -2,10 +2,13 @@
  * The local config file as the reloader sees it: a cheap change signature
  * (one stat), its text, and the crash-safe replacement of it with a
  * downloaded config (previous content kept as `<file>.bak`, both 0600:
- * a config may hold credentials).
+ * a config may hold credentials). At `run`'s start, a config a power cut
+ * zeroed is restored from that backup.
  */
 import { statSync } from "node:fs";
-import type { HostFs } from "../host/fs.ts";
+import { parseConfig } from "../config/index.ts";
+import { moveAsideCorrupt, type HostFs } from "../host/fs.ts";
+import type { Logger } from "../log.ts";
 
 /** Label of a config that came from $FETCHIT_CONFIG (no file to watch or write). */
 export const ENV_CONFIG = "$FETCHIT_CONFIG";
@@ -36,6 +39,37 @@ export async function readConfigText(fs: HostFs, file: string): Promise<string |
  */
 export async function replaceConfigFile(fs: HostFs, file: string, text: string): Promise<void> {
   const previous = await fs.readFile(file);
-  if (previous) await fs.writeFileAtomic(backupPath(file), previous, 0o600);
+  // a zeroed file (power cut) must not replace a good backup
+  if (previous && !zeroed(previous)) await fs.writeFileAtomic(backupPath(file), previous, 0o600);
   await fs.writeFileAtomic(file, text, 0o600);
+}
+
+/** What a power cut leaves of a text file: nothing, or NUL bytes (YAML text never holds NUL). */
+const zeroed = (data: Buffer) => data.length === 0 || data.includes(0);
+
+/** Valid config text: parses and passes every check. */
+const valid = (data: Buffer, file: string) => !zeroed(data) && parseConfig(data.toString("utf8"), file).config !== undefined;
+
+/**
+ * At `run`'s start: a config file that is empty or holds NUL bytes (a power
+ * cut, since fetchit last replaced it with a downloaded config) is moved
+ * aside as `<file>.corrupt-<UTC time>` and the valid backup `<file>.bak` put
+ * back, with one error (configReload then downloads the newest again). A
+ * damaged backup is moved aside the same way. A file that only lost its end
+ * and still parses cannot be told from an edit: it loads as it is.
+ */
+export async function recoverConfigFile(fs: HostFs, file: string, log: Logger): Promise<void> {
+  const bak = backupPath(file);
+  const backup = await fs.readFile(bak);
+  if (!backup) return;
+  if (zeroed(backup)) {
+    const moved = await moveAsideCorrupt(fs, bak);
+    if (moved) log.error(`config backup ${bak} was damaged, probably by a power cut; moved it to ${moved}`, { file: moved });
+    return;
+  }
+  const current = await fs.readFile(file);
+  if (!current || !zeroed(current) || !valid(backup, bak)) return;
+  const moved = await moveAsideCorrupt(fs, file);
+  await fs.writeFileAtomic(file, backup, 0o600);
+  log.error(`config ${file} was damaged (${current.length ? "NUL bytes" : "empty"}), probably by a power cut; moved it to ${moved} and restored the previous config from ${bak}`, { file });
 }

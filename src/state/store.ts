@@ -1,10 +1,15 @@
 /**
  * The state store: one JSON record per (target, method) under
- * `<stateDir>/state/`. Written atomically (temp file + fsync + rename) and only
- * when something changed; `status` reads it without git or Podman.
+ * `<stateDir>/state/`. Written atomically (temp file + fsync + rename + fsync
+ * of the directory) and only when something changed; `status` reads it
+ * without git or Podman. A record a power cut damaged (empty, truncated,
+ * unparsable) is moved aside as `<name>.corrupt-<UTC time>` with one error
+ * logged, and that method starts afresh (a re-apply from scratch changes
+ * nothing on an unchanged host); the other methods are not affected.
  */
 import { join } from "node:path";
-import { sha256, type HostFs } from "../host/fs.ts";
+import { moveAsideCorrupt, sha256, type HostFs } from "../host/fs.ts";
+import type { Logger } from "../log.ts";
 
 /** What one file of the repository made on the host. */
 export interface ManagedResource {
@@ -69,23 +74,43 @@ export function emptyState(key: MethodKey): MethodState {
   return { version: 1, ...key, resources: {}, failures: 0 };
 }
 
-export function createStateStore(fs: HostFs, stateDir: string): StateStore {
+/** The record in `buf`, or why it is damaged. */
+export function parseRecord(buf: Buffer): MethodState | { damaged: string } {
+  if (!buf.length) return { damaged: "empty file" };
+  try {
+    const st = JSON.parse(buf.toString("utf8")) as MethodState;
+    if (typeof st !== "object" || st === null || st.version !== 1) return { damaged: "not a version 1 record" };
+    if (typeof st.resources !== "object" || st.resources === null || typeof st.target !== "string") return { damaged: "fields missing" };
+    return st;
+  } catch (err) {
+    return { damaged: (err as Error).message };
+  }
+}
+
+/**
+ * With `log` (the processes that run methods: run, sync, plan), a damaged
+ * record is moved aside and logged once. Without it (status, the HTTP
+ * endpoint: readers only), a damaged record reads as absent and stays put.
+ */
+export function createStateStore(fs: HostFs, stateDir: string, log?: Logger): StateStore {
   const dir = join(stateDir, "state");
-  const parse = (buf: Buffer, file: string): MethodState => {
-    try {
-      const st = JSON.parse(buf.toString("utf8")) as MethodState;
-      if (st.version !== 1 || typeof st.resources !== "object") throw new Error("unknown record version");
-      return st;
-    } catch (err) {
-      throw new Error(`state file ${fs.resolve(file)} is unreadable (${(err as Error).message}); move it away to start that method afresh`);
+  /** The record in `file`, or null when it is missing or damaged. */
+  const read = async (file: string): Promise<MethodState | null> => {
+    const buf = await fs.readFile(file);
+    if (!buf) return null;
+    const rec = parseRecord(buf);
+    if (!("damaged" in rec)) return rec;
+    if (!log) return null;
+    const moved = await moveAsideCorrupt(fs, file);
+    if (moved) {
+      log.error(`state file ${fs.resolve(file)} was damaged (${rec.damaged}), probably by a power cut; moved it to ${fs.resolve(moved)} and that method starts afresh (re-applying its files changes nothing that is already in place)`, { file: fs.resolve(moved) });
     }
+    return null;
   };
   return {
     dir,
     async load(key) {
-      const file = join(dir, fileName(key));
-      const buf = await fs.readFile(file);
-      return buf ? parse(buf, file) : emptyState(key);
+      return (await read(join(dir, fileName(key)))) ?? emptyState(key);
     },
     async save(state) {
       await fs.writeFileAtomic(join(dir, fileName(state)), JSON.stringify(state, null, 2) + "\n", 0o600);
@@ -94,8 +119,8 @@ export function createStateStore(fs: HostFs, stateDir: string): StateStore {
       const names = (await fs.readDir(dir)).filter((n) => n.endsWith(".json")).sort();
       const out: MethodState[] = [];
       for (const n of names) {
-        const buf = await fs.readFile(join(dir, n));
-        if (buf) out.push(parse(buf, join(dir, n)));
+        const st = await read(join(dir, n));
+        if (st) out.push(st);
       }
       return out;
     },

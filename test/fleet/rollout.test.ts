@@ -28,3 +28,16 @@ test("wave w is due w × interval after the commit time", () => {
   expect(waveDecision({ labels: { wave: 2 }, host: host("a") }, r, t0, t0 + 60_000).due).toBe(true);
   expect(waveDecision({ labels: { wave: 0 }, host: host("a") }, r, t0, t0 - 5_000).due).toBe(true); // clock skew: wave 0 never waits
 });
+
+test("config: rollout at the top level and per target (the target wins key by key); bad or missing intervals are errors at their path", async () => {
+  const { parseConfig } = await import("../../src/config/index.ts");
+  const { resolveRollout } = await import("../../src/config/rollout.ts");
+  const ft = (d: string) => `    filetransfer:\n      - targetPath: t\n        destinationDirectory: ${d}\n        schedule: "*/1 * * * *"\n`;
+  const ok = parseConfig(`rollout:\n  waves: 4\n  interval: 30m\ntargetConfigs:\n  - url: file:///x\n    branch: main\n    rollout:\n      interval: 45\n      report: true\n${ft("/a")}`, "c.yaml", { env: {}, uid: 1000, home: "" });
+  expect(ok.issues).toEqual([]);
+  expect(resolveRollout(ok.config!.rollout, ok.config!.targetConfigs[0]!.rollout)).toEqual({ waves: 4, intervalMs: 45_000, report: true });
+  expect(resolveRollout(ok.config!.rollout, undefined)).toEqual({ waves: 4, intervalMs: 1_800_000, report: false });
+  expect(resolveRollout(undefined, undefined)).toBeUndefined();
+  const bad = parseConfig(`rollout:\n  waves: 4\ntargetConfigs:\n  - url: file:///x\n    branch: main\n    rollout:\n      interval: 2x\n${ft("/a")}  - url: file:///y\n    branch: main\n    rollout:\n      waves: 0\n${ft("/b")}`, "c.yaml", { env: {}, uid: 1000, home: "" });
+  expect(bad.issues.map((i) => i.path).sort()).toEqual(["rollout.interval", "targetConfigs[0].rollout.interval", "targetConfigs[1].rollout.waves"]);
+});

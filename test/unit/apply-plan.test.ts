@@ -56,7 +56,7 @@ describe("applyPlan", () => {
     const { method, calls } = fakeMethod();
     const resources = { a: { name: "x", hash: "y" } };
     const out = await applyPlan(methodJob(src, method), deps(), [], resources, collectingLogger());
-    expect(out).toEqual({ resources, changed: 0, failures: [] });
+    expect(out).toEqual({ resources, changed: 0, failures: [], touched: [], lastChangeAt: expect.any(Number) });
     expect(calls).toEqual([]);
   });
 
@@ -73,6 +73,7 @@ describe("applyPlan", () => {
       { op: "apply", relPath: "new.json", previous: { name: "c-old.json", hash: "O" } },
     ]);
     expect(out.resources).toEqual({ "new.json": { name: "c-new.json", hash: "N" } });
+    expect(out.touched).toEqual([{ relPath: "new.json", path: "raw/new.json", resource: { name: "c-new.json", hash: "N" } }]);
   });
 
   test("a removal failure reports the old repository path", async () => {

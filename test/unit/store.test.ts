@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHostFs } from "../../src/host/fs.ts";
 import { createStateStore, emptyState, type MethodState, type StateStore } from "../../src/state/store.ts";
-import { tempDir } from "./helpers.ts";
+import { collectingLogger, tempDir } from "./helpers.ts";
 
 let tmp: ReturnType<typeof tempDir>;
 let store: StateStore;
@@ -62,24 +62,43 @@ describe("state store", () => {
     expect(await store.list()).toEqual([]);
   });
 
-  test("a corrupted file gives an error naming the file and saying to move it away", async () => {
-    const key = { target: "t1", kind: "raw", method: "apps" };
-    await store.save(emptyState(key));
-    const file = join(store.dir, readdirSync(store.dir)[0]!);
-    writeFileSync(file, "{ not json");
-    const err = await store.load(key).then(() => null, (e: Error) => e);
-    expect(err?.message).toContain(file);
-    expect(err?.message).toContain("unreadable");
-    expect(err?.message).toContain("move it away");
-    await expect(store.list()).rejects.toThrow(file);
+  test("a damaged record (empty, truncated, unparsable, unknown version) is moved aside, logged once, and that method starts afresh", async () => {
+    const damage = ["", '{\n  "version": 1,\n  "tar', "\0\0\0\0", "{ not json", JSON.stringify({ ...emptyState({ target: "t1", kind: "raw", method: "apps" }), version: 2 })];
+    for (const [i, bad] of damage.entries()) {
+      const log = collectingLogger();
+      const logged = createStateStore(createHostFs(), tmp.dir, log);
+      const key = { target: "t1", kind: "raw", method: "apps" };
+      const other = full("t2");
+      await logged.save(full("t1"));
+      await logged.save(other);
+      const file = join(logged.dir, readdirSync(logged.dir).find((n) => n.startsWith("t1--") && n.endsWith(".json"))!);
+      writeFileSync(file, bad);
+      expect(await logged.load(key)).toEqual(emptyState(key));
+      expect(await logged.load(key)).toEqual(emptyState(key)); // logged once, not on every load
+      const errors = log.lines.filter((l) => l.level === "error");
+      expect(errors).toHaveLength(1);
+      const moved = readdirSync(logged.dir).filter((n) => n.includes(".corrupt-"));
+      expect(moved).toHaveLength(i + 1);
+      const newest = moved.find((n) => readFileSync(join(logged.dir, n), "utf8") === bad)!;
+      expect(newest).toMatch(/^t1--raw--apps--[0-9a-f]{10}\.json\.corrupt-\d{8}T\d{6}Z(-[0-9a-f]{4})?$/);
+      expect(errors[0]!.msg).toContain(file);
+      expect(errors[0]!.msg).toContain(join(logged.dir, newest));
+      expect(await logged.load({ target: "t2", kind: "raw", method: "apps" })).toEqual(other);
+      expect((await logged.list()).map((s) => s.target)).toEqual(["t2"]);
+    }
   });
 
-  test("a record with an unknown version is refused", async () => {
-    const key = { target: "t1", kind: "raw", method: "apps" };
-    await store.save(emptyState(key));
-    const file = join(store.dir, readdirSync(store.dir)[0]!);
-    writeFileSync(file, JSON.stringify({ ...emptyState(key), version: 2 }));
-    await expect(store.load(key)).rejects.toThrow(/unknown record version.*move it away/);
+  test("list() moves a damaged record aside too; without a logger (status) it is skipped and left in place", async () => {
+    await store.save(full("t1"));
+    await store.save(full("t2"));
+    const file = join(store.dir, readdirSync(store.dir).find((n) => n.startsWith("t1--"))!);
+    writeFileSync(file, "");
+    expect((await store.list()).map((s) => s.target)).toEqual(["t2"]);
+    expect(readFileSync(file, "utf8")).toBe("");
+    const log = collectingLogger();
+    expect((await createStateStore(createHostFs(), tmp.dir, log).list()).map((s) => s.target)).toEqual(["t2"]);
+    expect(readdirSync(store.dir).filter((n) => n.endsWith(".json"))).toHaveLength(1);
+    expect(log.lines.filter((l) => l.level === "error")).toHaveLength(1);
   });
 
   test("keys with similar names do not collide", async () => {
