@@ -7,7 +7,7 @@ import { cac } from "cac";
 import { COMMIT, VERSION } from "../version.ts";
 import { factsCommand } from "./facts.ts";
 import { installCommand, uninstallCommand } from "./install.ts";
-import { checkGlobalOptions, type Env, type GlobalOptions } from "./options.ts";
+import { checkGlobalOptions, resolvePathFlags, type Env, type GlobalOptions } from "./options.ts";
 import { planCommand } from "./plan.ts";
 import { pushCommand } from "./push.ts";
 import { retryCommand } from "./retry.ts";
@@ -96,6 +96,7 @@ export async function runCli(argv: string[], env: Env, print: (line: string) => 
     return argv.length ? 0 : 2;
   }
   checkGlobalOptions(cli.options as GlobalOptions);
+  resolvePathFlags(cli.options, process.cwd());
   await cli.runMatchedCommand();
   return code;
 }

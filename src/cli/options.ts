@@ -3,7 +3,7 @@
  * state dir and the engine's dependencies.
  */
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { loadConfig } from "../config/index.ts";
 import type { FetchitConfig } from "../config/types.ts";
 import type { EngineDeps } from "../engine/context.ts";
@@ -26,6 +26,25 @@ export interface GlobalOptions {
 export type Env = Record<string, string | undefined>;
 
 const LEVELS = ["error", "warn", "info", "debug"];
+
+/** Flags naming a path on this host (global ones and install's); `--podman-socket` only as a bare path (unix:// must be absolute). */
+const PATH_FLAGS = ["config", "stateDir", "podmanSocket", "binary", "unitDir"] as const;
+
+/**
+ * Makes every path flag absolute against `cwd`, once, before any command
+ * runs: git and other helpers run in other directories, and a reload or a
+ * unit written by `install` must mean the same file later.
+ */
+export function resolvePathFlags(opts: Record<string, unknown>, cwd: string): void {
+  for (const key of PATH_FLAGS) {
+    const value = opts[key];
+    if (typeof value !== "string" && typeof value !== "number") continue;
+    const text = String(value).trim();
+    // A URL (unix:///…) or a systemd specifier (%t/…, for the unit install writes) is not a relative path.
+    if (text === "" || isAbsolute(text) || text.startsWith("%") || /^[a-z][a-z0-9+.-]*:\/\//i.test(text)) continue;
+    opts[key] = resolve(cwd, text);
+  }
+}
 
 /** Checks --log-level and --log-format (every command, so a typo is never silently ignored). */
 export function checkGlobalOptions(opts: GlobalOptions): void {

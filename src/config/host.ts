@@ -21,7 +21,7 @@ export const HostSchema = Type.Object(
     valuesFile: Type.Optional(
       Type.String({
         description:
-          "YAML file with values for templates (`{{ values.db.port }}`); FETCHIT_VALUE_<key>=value in the environment adds or overrides a top-level value. A missing file named here is an error. Default: /etc/fetchit/values.yaml as root, ~/.fetchit/values.yaml otherwise, used when present.",
+          "YAML file with values for templates (`{{ values.db.port }}`); FETCHIT_VALUE_<key>=value in the environment adds or overrides a top-level value. A missing file named here is an error; a relative path is resolved against the directory fetchit started in. Default: /etc/fetchit/values.yaml as root, ~/.fetchit/values.yaml otherwise, used when present.",
       }),
     ),
   },

@@ -22,6 +22,7 @@ export {
 } from "./discover.ts";
 export { FetchitConfigSchema, configJsonSchema } from "./schema.ts";
 export { configReferenceMarkdown } from "./reference.ts";
+export { resolveConfigPaths, START_DIR } from "./resolve-paths.ts";
 export { RULES, imageEntryName, ruleIssues, targetKey, type Rule } from "./rules.ts";
 export { CRON_MODE, scheduleProblem, toCronPattern } from "./cron.ts";
 export { normalizeKeys, type NormalizeResult } from "./normalize.ts";

@@ -1,7 +1,8 @@
 /**
  * Loading a config: YAML → canonical keys → weak typing → schema check →
- * defaults → cross-field rules. Every issue is collected; the library returns
- * them and the CLI decides what to do (`loadConfig` throws one ConfigError
+ * defaults → relative host paths made absolute → cross-field rules. Every
+ * issue is collected; the library returns them and the CLI decides what to
+ * do (`loadConfig` throws one ConfigError
  * carrying all of them).
  */
 import { readFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import { configContext, renderTargetConfigs } from "./host.ts";
 import { describeValue, schemaIssues } from "./issues.ts";
 import { normalizeKeys } from "./normalize.ts";
 import { isRecord } from "./path.ts";
+import { resolveConfigPaths, resolveHostPaths, START_DIR } from "./resolve-paths.ts";
 import { ruleIssues } from "./rules.ts";
 import { FetchitConfigSchema } from "./schema.ts";
 import type { FetchitConfig } from "./types.ts";
@@ -43,17 +45,26 @@ export interface ParseOptions {
   /** Default: gathered from the host now (start and each reload). */
   facts?: HostFacts;
   readFile?: (path: string) => string;
+  /** Base of relative host paths. Default: the working directory fetchit started in ({@link START_DIR}). */
+  baseDir?: string;
 }
 
-/** Parses and validates config text; never throws. */
+/**
+ * Parses and validates config text; never throws. Relative host paths are
+ * made absolute against `opts.baseDir` (default: the working directory
+ * fetchit started in) before they are read or checked; see resolve-paths.ts.
+ */
 export function parseConfig(text: string, file: string, opts: ParseOptions = {}): ParseResult {
   const doc = readYaml(text);
   if (doc.issues.length > 0) return { file, issues: doc.issues, warnings: doc.warnings };
   const normalized = normalizeKeys(doc.value, FetchitConfigSchema);
+  const baseDir = opts.baseDir ?? START_DIR;
+  resolveHostPaths(normalized.value, baseDir); // host.valuesFile is read by the render step
   const rendered = renderStep(normalized.value as Record<string, unknown>, opts);
   const coerced = coerceWeakTypes(normalized.value, FetchitConfigSchema);
   const issues = [...normalized.issues, ...rendered.issues, ...schemaIssues(FetchitConfigSchema, coerced)];
   const config = applyDefaults(coerced);
+  resolveConfigPaths(config, baseDir);
   issues.push(...ruleIssues(config));
   const warnings = [...doc.warnings, ...normalized.warnings];
   const unique = dedupe(issues);

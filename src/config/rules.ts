@@ -171,7 +171,8 @@ const systemdSettings: Rule = {
     const out = methods(config).flatMap(({ path, kind, method }) => {
       const d = method.unitDirectory;
       if ((kind !== "systemd" && kind !== "quadlet") || typeof d !== "string" || d.startsWith("/")) return [];
-      return [issue([...path, "unitDirectory"], `must be an absolute host path, got ${JSON.stringify(d)}`)];
+      const why = "systemd reads units only from fixed directories (e.g. /etc/systemd/system), so a path relative to where fetchit started makes no sense";
+      return [issue([...path, "unitDirectory"], `must be an absolute host path, got ${JSON.stringify(d)}: ${why}`)];
     });
     const au = (config as unknown as Loose).podmanAutoUpdate;
     if (isRecord(au) && typeof au.schedule === "string") {

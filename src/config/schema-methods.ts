@@ -193,7 +193,7 @@ export const QuadletMethodSchema = methodSchema(
 /** `filetransfer`: files copied to a host directory. */
 export const FileTransferMethodSchema = methodSchema("filetransfer", "Copies files from targetPath into a directory on the host. FetchIt's README spells the key \"fileTransfer\"; both spellings are accepted.", {
   destinationDirectory: Type.String({
-    description: "Absolute host directory the files are copied into; created if missing (FetchIt required it to exist). Required.",
+    description: "Host directory the files are copied into (a relative path is resolved against the directory fetchit started in); created if missing (FetchIt required it to exist). Required.",
   }),
 });
 
@@ -201,7 +201,7 @@ export const FileTransferMethodSchema = methodSchema("filetransfer", "Copies fil
 export const AnsibleMethodSchema = methodSchema("ansible", "Runs each playbook (*.yaml, *.yml under targetPath) that is added or changed, once, against this host: with the host's ansible-playbook (connection local) when installed, else in a container. A failed playbook fails its file and the commit is not retried; a deleted one has nothing to undo.", {
   sshDirectory: Type.Optional(
     Type.String({
-      description: "Container mode only: host directory with the SSH key, known_hosts and config used to reach this host over SSH as root, mounted at /root/.ssh and used with ansible_connection=ssh (FetchIt's only mode). Without it, a container run uses connection local inside the container. Default: none.",
+      description: "Container mode only: host directory (a relative path is resolved against the directory fetchit started in) with the SSH key, known_hosts and config used to reach this host over SSH as root, mounted at /root/.ssh and used with ansible_connection=ssh (FetchIt's only mode). Without it, a container run uses connection local inside the container. Default: none.",
     }),
   ),
   image: Type.Optional(

@@ -36,7 +36,7 @@ const bool = (description: string) => Type.Optional(Type.Boolean({ default: fals
 
 const gitAuthProperties = {
   ssh: bool("true: fetch ssh remotes (ssh://… or git@host:path; put the user in the url) with the key in sshKeyFile, the host key checked against sshKnownHosts. Applies to ssh urls only; an https url with ssh: true is an error. Default: false."),
-  sshKeyFile: str("SSH private key file; required when ssh is true. An absolute path, ~/name, or a name looked up in ~/.ssh/ of the user running fetchit (FetchIt looked names up in /opt/mount/.ssh/ and defaulted to id_rsa). Must not be readable by group or others. Default: none."),
+  sshKeyFile: str("SSH private key file; required when ssh is true. An absolute path, ~/name, a bare name looked up in ~/.ssh/ of the user running fetchit (FetchIt looked names up in /opt/mount/.ssh/ and defaulted to id_rsa), or a relative path with a / (./deploy_key), resolved against the directory fetchit started in. Must not be readable by group or others. Default: none."),
   username: str("HTTP basic-auth user name; with pat or envSecret the user sent with the token (default \"fetchit\"). Default: none."),
   password: str("HTTP basic-auth password, or with ssh: true the passphrase of sshKeyFile (given to ssh through SSH_ASKPASS from the environment, never on a command line). Keep the config file chmod 600, or prefer envSecret. Default: none."),
   pat: str("Personal access token for HTTPS git, sent as basic auth with user \"fetchit\" (or username) and the token as password, as in FetchIt; works with GitHub, GitLab, Gitea and Bitbucket tokens. Default: none."),
@@ -67,10 +67,10 @@ export const VerifyCommitsInfoSchema = Type.Object(
       Type.String({ default: "https://rekor.sigstore.dev", description: "FetchIt's Rekor transparency log for gitsign. Accepted for compatibility and unused (gitsign is not supported). Default: https://rekor.sigstore.dev." }),
     ),
     gpgKeyring: str(
-      "Absolute host path of a file with the OpenPGP public keys (armored or binary: gpg --export --armor KEYID > FILE) whose signatures are trusted. Every commit between the last applied one and the new head (the head alone on a first apply) must carry a good signature by one of them (git verify-commit, in a private GNUPGHOME; the host's keyrings are never used), or nothing is applied and the error names the commit and signer. Works offline. Default: none. Not in FetchIt.",
+      "Host path (a relative path is resolved against the directory fetchit started in) of a file with the OpenPGP public keys (armored or binary: gpg --export --armor KEYID > FILE) whose signatures are trusted. Every commit between the last applied one and the new head (the head alone on a first apply) must carry a good signature by one of them (git verify-commit, in a private GNUPGHOME; the host's keyrings are never used), or nothing is applied and the error names the commit and signer. Works offline. Default: none. Not in FetchIt.",
     ),
     sshAllowedSigners: str(
-      "Absolute host path of an SSH allowed signers file (git's gpg.ssh.allowedSignersFile: \"principal key-type key\" per line) whose keys are trusted; same rule as gpgKeyring, and both may be set (a commit signed by either is accepted). Needs ssh-keygen on the host. Works offline. Default: none. Not in FetchIt.",
+      "Host path (a relative path is resolved against the directory fetchit started in) of an SSH allowed signers file (git's gpg.ssh.allowedSignersFile: \"principal key-type key\" per line) whose keys are trusted; same rule as gpgKeyring, and both may be set (a commit signed by either is accepted). Needs ssh-keygen on the host. Works offline. Default: none. Not in FetchIt.",
     ),
   },
   { ...STRICT, description: "Commit signature verification for this target (gpgKeyring, sshAllowedSigners); every method of the target is guarded. Default: none (no verification)." },
@@ -81,7 +81,7 @@ export const TargetConfigSchema = Type.Object(
   {
     name: str("Label of the target, used in logs and state. Default: the repository name from url plus \"@\" and the branch (e.g. \"fetchit@main\"). Must be unique among targets; FetchIt parsed but never used it."),
     url: str(
-      "Git repository URL (https, ssh or file), or an OCI artifact: oci://REGISTRY/REPO:TAG or oci://REGISTRY/REPO@sha256:DIGEST (the tree is the artifact's tar layer, or one file per layer named by org.opencontainers.image.title; see docs/oci.md). For a disconnected target: where the source is: an http(s) URL, a file:// URL or an absolute host path (e.g. on removable media under /run/media), or with device a path relative to the device's mount point; the source is a git bundle, a zip or tar(.gz) of a repository (with .git) or of a plain file tree, or a directory. Required unless the target is disconnected and reads a device.",
+      "Git repository URL (https, ssh or file), the path of a local repository (a relative one is resolved against the directory fetchit started in), or an OCI artifact: oci://REGISTRY/REPO:TAG or oci://REGISTRY/REPO@sha256:DIGEST (the tree is the artifact's tar layer, or one file per layer named by org.opencontainers.image.title; see docs/oci.md). For a disconnected target: where the source is: an http(s) URL, a file:// URL or a host path (e.g. on removable media under /run/media; without device, a relative path is resolved against the directory fetchit started in), or with device a path relative to the device's mount point; the source is a git bundle, a zip or tar(.gz) of a repository (with .git) or of a plain file tree, or a directory. Required unless the target is disconnected and reads a device.",
     ),
     branch: str("Branch to follow. Required (FetchIt has no default and fails on every run without it); disconnected and oci:// targets may omit it (an oci:// url names its tag)."),
     device: str(
@@ -176,7 +176,7 @@ export const ImageConfigSchema = Type.Object(
   {
     name: str("Label of the image loader, used in logs, state and sync --method images/<name>. Default: the file name of url or imagePath. Must be unique among images."),
     url: str("HTTP(S) URL of an image archive (podman save: docker-archive or oci-archive, optionally gzip-compressed). Checked with a conditional GET (ETag/Last-Modified) on every run and loaded again when it changed; while the URL is unreachable or answers 404 the loaded image stays. Takes precedence over imagePath. Default: none."),
-    imagePath: str("Host path of an image archive (same formats as url), e.g. on mounted removable media; loaded again when its content changes (size, mtime, then sha256); while it is absent the loaded image stays. A relative path is resolved against the mount point of device. Default: none."),
+    imagePath: str("Host path of an image archive (same formats as url), e.g. on mounted removable media; loaded again when its content changes (size, mtime, then sha256); while it is absent the loaded image stays. A relative path is resolved against the mount point of device, without device against the directory fetchit started in. Default: none."),
     device: str("Block device (e.g. /dev/sdb1) whose mount point a relative imagePath is resolved against (read from /proc/mounts). fetchit never mounts it: let the OS do that (fstab, a systemd .mount unit, udisks); while it is not mounted the image check waits. Accepted for FetchIt compatibility. Default: none."),
     schedule: scheduleSchema("the image check", true),
     skew: Type.Optional(skewSchema("image check")),

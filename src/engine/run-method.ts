@@ -6,6 +6,7 @@
  */
 import type { HealthSettings } from "../config/health.ts";
 import type { CommonMethod, MethodKind } from "../config/types.ts";
+import { isLocal } from "../errors.ts";
 import { SourceUnavailableError, type CommitVerifier, type GitSource } from "../git/index.ts";
 import type { AnyMethod } from "../methods/index.ts";
 import type { MethodKey, MethodState } from "../state/store.ts";
@@ -97,7 +98,15 @@ export async function runMethod(job: MethodJob, deps: EngineDeps, opts: RunOptio
     return { status: "skipped", commit: head, changed: repaired, failures: [] };
   }
   if (reconfigured) log.info("method settings changed; re-applying every file at this commit", { commit: short(head) });
-  return applyCommit(job, deps, st, head, log, now, reconfigured);
+  return applyCommit(job, deps, st, head, log, now, reconfigured).catch((err) => localFailure(deps, st, err, head, log, now));
+}
+
+/** A local error outside the apply (e.g. the state record cannot be written: a full disk) is recorded and retried, not thrown. */
+async function localFailure(deps: EngineDeps, st: MethodState, err: unknown, head: string, log: EngineDeps["log"], now: () => number): Promise<RunResult> {
+  if (!isLocal(err)) throw err;
+  const failures = [{ file: undefined, error: err }];
+  await recordFailure(deps.state, st, failures, head, now(), log);
+  return { status: "failed", commit: head, changed: 0, failures };
 }
 
 /** Canonical JSON (sorted keys) for comparing method settings. */

@@ -18,6 +18,7 @@ export interface TaskResult extends RunResult {
 const ADVICE: FailureAdvice = {
   retryable: (at) => `task failed; will retry after ${at}`,
   permanent: "task failed; it runs again on its schedule, and this error is not reported again until it changes",
+  local: (at) => `task failed because of this host (see above); fix it there; will retry after ${at}`,
 };
 
 /** Runs `task` once; `force` (fetchit sync) ignores the back-off. Never throws for a task failure. */

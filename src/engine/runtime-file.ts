@@ -7,8 +7,9 @@
  * error messages (which never contain credentials).
  */
 import type { Waiting } from "./rollout.ts";
-import { rename, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { hostFileError } from "../errors.ts";
 import { moveAsideCorrupt, type HostFs } from "../host/fs.ts";
 import type { Logger } from "../log.ts";
 import type { RunTracker, RunStatus } from "./metrics.ts";
@@ -69,18 +70,30 @@ export function runtimeSnapshot(tracker: RunTracker, schedule: ScheduleInfo[], s
  */
 async function writeVolatile(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp`; // one writer (the lock holder), writes chained: a fixed name leaves no orphans after a kill
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, text, { mode: 0o600 });
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true }); // a full disk fails the write part-way: leave no half-written file
+    throw err;
+  }
 }
 
 /** Coalesces writes: at most one a second, always the latest snapshot. */
 export function runtimeWriter(fs: HostFs, stateDir: string, snapshot: () => RuntimeInfo, log: Logger) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let writing = Promise.resolve();
+  let failing = false; // reported once until a write succeeds again (a full disk would log every second)
   const write = (info: RuntimeInfo) =>
     (writing = writing
       .then(() => writeVolatile(fs.resolve(runtimeFile(stateDir)), JSON.stringify(info, null, 2) + "\n"))
-      .catch((err) => log.warn("could not write the runtime file (fetchit status will lack last/next run)", { err })));
+      .then(
+        () => void (failing = false),
+        (err) => {
+          if (!failing) log.warn("could not write the runtime file (fetchit status will lack last/next run)", { err: hostFileError("cannot write", runtimeFile(stateDir), err) });
+          failing = true;
+        },
+      ));
   return {
     /** Schedules a write within a second. */
     touch(): void {

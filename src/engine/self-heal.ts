@@ -30,12 +30,19 @@ export async function healDrift(job: MethodJob, deps: EngineDeps, st: MethodStat
     return 0;
   }
   if (!drifted.length) return 0;
-  if (!(await job.source.hasCommit(applied))) {
-    log.warn("drift found but the applied commit is missing from the local clone; it will be repaired by the next commit", { files: drifted });
+  const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
+  let files;
+  try {
+    // A damaged clone is cloned again inside these calls; only a failure of that reaches the catch.
+    if (!(await job.source.hasCommit(applied))) {
+      log.warn("drift found but the applied commit is missing from the local clone; it will be repaired by the next commit", { files: drifted });
+      return 0;
+    }
+    files = new Map((await job.source.diff(null, applied, filter)).map((c) => [c.relPath, c]));
+  } catch (err) {
+    log.error("drift found but the applied commit cannot be read; will try again next run", { files: drifted, err });
     return 0;
   }
-  const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
-  const files = new Map((await job.source.diff(null, applied, filter)).map((c) => [c.relPath, c]));
   let repaired = 0;
   for (const rel of drifted) {
     const c = files.get(rel);

@@ -44,7 +44,7 @@ function shellQuote(s: string): string {
 
 /**
  * GIT_SSH_COMMAND and environment for `auth` (with `ssh: true`) and ssh `url`.
- * @throws GitError (not retryable) when the key or the known_hosts file is missing or unusable.
+ * @throws GitError (local: fixed on the host, retried) when the key or the known_hosts file is missing or unusable.
  */
 export function sshAccess(url: string, auth: GitAuth, where: string, opts: AccessOptions): GitAccess {
   const home = opts.home ?? homedir();
@@ -60,6 +60,7 @@ export function sshAccess(url: string, auth: GitAuth, where: string, opts: Acces
     const scan = `ssh-keyscan ${port ? `-p ${port} ` : ""}${host} >> ${knownHosts}`;
     throw new GitError(
       `${where}.sshKnownHosts: no known_hosts file at ${knownHosts}, so the host key of ${host} cannot be verified; add it with \`${scan}\` (check the fingerprint), set ${where}.sshKnownHosts, or opt out with ${where}.sshStrictHostKeyChecking: false`,
+      { local: true },
     );
   }
   const args = ["ssh", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=30", "-o", "BatchMode=yes"];
@@ -90,10 +91,10 @@ function checkKey(key: string, field: string): void {
     mode = st.mode & 0o777;
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(err as Error).message})`;
-    throw new GitError(`${field}: the SSH key ${key} ${why}; relative names are looked up in ~/.ssh/ of the user running fetchit`);
+    throw new GitError(`${field}: the SSH key ${key} ${why}; bare names are looked up in ~/.ssh/ of the user running fetchit`, { local: true });
   }
   if (mode & 0o077) {
-    throw new GitError(`${field}: the SSH key ${key} is accessible by group or others (mode ${mode.toString(8)}), so ssh refuses it; run: chmod 600 ${key}`);
+    throw new GitError(`${field}: the SSH key ${key} is accessible by group or others (mode ${mode.toString(8)}), so ssh refuses it; run: chmod 600 ${key}`, { local: true });
   }
 }
 

@@ -4,8 +4,9 @@
  * Failures become GitError with `retryable` telling network trouble apart
  * from problems that only a config change can fix.
  */
-import { GitError } from "../errors.ts";
+import { GitError, isLocal } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { hostProblemAdvice, isDamagedMessage } from "./local-failure.ts";
 import { describeFailure, type GitRunner } from "./runner.ts";
 
 /** Local ref holding the last fetched branch head. */
@@ -37,13 +38,19 @@ const PERMANENT = [
   /blocked by the environment guard|allowUnsafe/i,
 ];
 
-/** Wraps a failed remote operation; retryable unless the message shows a permanent problem. */
+/**
+ * Wraps a failed remote operation: local (this host: a damaged clone, a full
+ * disk, permissions in the state dir), else retryable unless the message
+ * shows a permanent problem of the remote or the credentials.
+ */
 export function remoteError(what: string, remote: RemoteRef, err: unknown): GitError {
   const detail = describeFailure(err instanceof GitError && err.cause !== undefined ? err.cause : err);
-  const retryable = !PERMANENT.some((re) => re.test(detail));
+  const advice = hostProblemAdvice(detail);
+  const local = advice !== undefined || isDamagedMessage(detail);
+  const retryable = local || !PERMANENT.some((re) => re.test(detail));
   const explained = retryable ? undefined : remote.explain?.(detail);
-  const msg = `git ${what} ${remote.displayUrl} (branch ${remote.branch}) failed: ${explained ?? detail}`;
-  return new GitError(msg, { cause: err, retryable });
+  const msg = `git ${what} ${remote.displayUrl} (branch ${remote.branch}) failed: ${explained ?? detail}${advice ? ` (${advice})` : ""}`;
+  return new GitError(msg, { cause: err, retryable, local });
 }
 
 /** The sha of `refs/heads/<branch>` on the remote, or null when the branch does not exist. */
@@ -79,11 +86,26 @@ export async function fetchBranch(git: GitRunner, remote: RemoteRef, log: Logger
     await git.run([...base, "--depth=1", "--", remote.fetchUrl, refspec]);
     return;
   } catch (err) {
+    // A stale shallow.lock or a full disk would make every fetch a full one, silently: report it instead.
+    if (isLocal(err)) throw remoteError("fetch", remote, err);
     log.debug("shallow fetch failed, fetching in full", { url: remote.displayUrl, error: describeFailure(err) });
   }
   try {
     await git.run([...base, "--", remote.fetchUrl, refspec]);
   } catch (err) {
     throw remoteError("fetch", remote, err);
+  }
+}
+
+/**
+ * Fetches one commit by its sha (shallow, no ref written): a pinned commit
+ * brought back after the clone was made again. Fails when the remote no
+ * longer has it (rewritten history) or refuses requests by sha.
+ */
+export async function fetchCommit(git: GitRunner, remote: RemoteRef, sha: string): Promise<void> {
+  try {
+    await git.run(["fetch", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--depth=1", "--", remote.fetchUrl, sha]);
+  } catch (err) {
+    throw remoteError(`fetch of commit ${sha.slice(0, 9)} from`, remote, err);
   }
 }

@@ -6,6 +6,7 @@
 import { simpleGit, type SimpleGit } from "simple-git";
 import { GitError } from "../errors.ts";
 import { maskUrl } from "../log.ts";
+import { hostProblemAdvice, isDamagedMessage } from "./local-failure.ts";
 
 /** Default `GIT_SSH_COMMAND`: never ask for a password or host-key confirmation. */
 export const DEFAULT_SSH_COMMAND = "ssh -o BatchMode=yes -o ConnectTimeout=30";
@@ -25,7 +26,11 @@ export interface GitRunnerOptions {
   trace?: (args: string[]) => void;
 }
 
-/** Runs git in one directory. Every method throws GitError (not retryable; callers re-classify). */
+/**
+ * Runs git in one directory. Every method throws GitError: `local` (and so
+ * retryable) when git reports a damaged clone or a host problem, otherwise
+ * not retryable (callers re-classify remote failures).
+ */
 export interface GitRunner {
   run(args: string[]): Promise<string>;
   /** Like run, but also succeeds with null when git exits non-zero (for probes such as `cat-file -e`). */
@@ -83,7 +88,11 @@ export function createGitRunner(opts: GitRunnerOptions): GitRunner {
     } catch (err) {
       // The cause keeps git's message only: simple-git's error also holds the unmasked arguments.
       const cause = new Error(maskUrl(err instanceof Error ? err.message : String(err)));
-      throw new GitError(`git ${masked[0] ?? ""}: ${describeFailure(err)}`, { cause });
+      const detail = describeFailure(err);
+      // A damaged clone or a host problem (full disk, permissions) is local: never the commit's fault.
+      const advice = hostProblemAdvice(detail);
+      const local = advice !== undefined || isDamagedMessage(detail);
+      throw new GitError(`git ${masked[0] ?? ""}: ${detail}${advice ? ` (${advice})` : ""}`, { cause, local });
     }
   };
   const timeout = opts.timeoutMs ?? 300_000;

@@ -7,10 +7,12 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { GitError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { diffCommits, pathExistsAt } from "./diff.ts";
 import { fetchBranch, HEAD_REF, lsRemoteHead, missingBranchError, type RemoteRef } from "./fetch.ts";
 import { hasCommit, pinCommit, readBlob, readCommitInfo, unpinCommit } from "./objects.ts";
+import { inClone, type CloneState } from "./repair.ts";
 import { repoDirFor, stripUserinfo, toFetchUrl } from "./remote-url.ts";
 import { createGitRunner, type GitRunner } from "./runner.ts";
 import { resolveAccess } from "./auth-source.ts";
@@ -45,7 +47,7 @@ export interface GitSourceOptions {
 export const ORIGIN_FILE = "origin.txt";
 
 /** Fetch state shared by every source using the same directory (same url and branch). */
-interface SharedState {
+interface SharedState extends CloneState {
   /** Creation of the bare repository, shared so concurrent first calls create it once. */
   ready?: Promise<void>;
   initDone?: boolean;
@@ -72,6 +74,10 @@ interface SourceContext {
   credentials: string;
   /** The runner, after the bare repository exists. */
   git(): Promise<GitRunner>;
+  /** Fills a fresh clone again: the branch head (fetch or import); the repair restores pins after it. */
+  refill(): Promise<string>;
+  /** Where a repair fetches pinned commits from (none for imported sources). */
+  pinsRemote?: RemoteRef;
 }
 
 /** Creates the source; nothing touches the disk or network until the first call. */
@@ -79,16 +85,13 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
   const ctx = sourceContext(opts);
   const use =
     <A extends unknown[], R>(fn: (git: GitRunner, ...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> =>
-      fn(await ctx.git(), ...args);
+    (...args: A): Promise<R> =>
+      inClone(ctx, async () => fn(await ctx.git(), ...args));
   return {
     url: ctx.remote.displayUrl,
     branch: opts.branch,
     dir: ctx.dir,
-    fetch: () =>
-      singleFlight(ctx.state, ctx.recent, opts.reuseMs ?? 1000, ctx.credentials, () =>
-        opts.importHead ? ctx.git().then(() => opts.importHead!(ctx.dir)) : fetchOnce(ctx, opts.fullHistory),
-      ),
+    fetch: () => singleFlight(ctx.state, ctx.recent, opts.reuseMs ?? 1000, ctx.credentials, () => inClone(ctx, ctx.refill)),
     forget: () => {
       ctx.recent.last = undefined;
     },
@@ -96,7 +99,7 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     pathExists: use(pathExistsAt),
     readBlob: use(readBlob),
     commitInfo: use(readCommitInfo),
-    hasCommit: use(hasCommit),
+    hasCommit: use(hasCommitChecked(ctx)),
     pin: use(pinCommit),
     unpin: use(unpinCommit),
   };
@@ -133,7 +136,25 @@ function sourceContext(opts: GitSourceOptions): SourceContext {
     return (runner ??= makeRunner());
   };
   const credentials = createHash("sha256").update(JSON.stringify(opts.auth?.auth ?? null)).digest("hex");
-  return { dir, remote, log, state, recent, credentials, git };
+  const ctx: SourceContext = { dir, remote, log, state, recent, credentials, git, refill: () => Promise.resolve(""), pinsRemote: opts.importHead ? undefined : remote };
+  ctx.refill = opts.importHead ? () => git().then(() => opts.importHead!(dir)) : () => fetchOnce(ctx, opts.fullHistory);
+  return ctx;
+}
+
+/**
+ * hasCommit, plus a damage check when the answer is no: the commit HEAD_REF
+ * names was fetched by this process, so if it cannot be read either, objects
+ * were lost underneath us (a repair follows in inClone).
+ */
+function hasCommitChecked(ctx: SourceContext) {
+  return async (git: GitRunner, sha: string): Promise<boolean> => {
+    if (await hasCommit(git, sha)) return true;
+    const head = ctx.state.localHead;
+    if (head && (head === sha || !(await hasCommit(git, head)))) {
+      throw new GitError(`git: commit ${head} of ${HEAD_REF} is missing from the local clone: missing object`, { local: true });
+    }
+    return false;
+  };
 }
 
 /** One round: ls-remote; fetch only when the remote head differs from the local one. */

@@ -80,7 +80,7 @@ async function describe(repoDir: string, c: Checked): Promise<string> {
 /** `%G?` and signer of every commit in the range, through git with only the given keys. */
 async function checkRange(repoDir: string, keys: VerifyKeys, tmpDir: string, from: string | null, head: string): Promise<Checked[]> {
   for (const [name, path] of Object.entries(keys)) {
-    if (path && !existsSync(path)) throw new GitError(`verifyCommitsInfo.${name}: ${path} does not exist; nothing is applied until it does`, { retryable: true });
+    if (path && !existsSync(path)) throw new GitError(`verifyCommitsInfo.${name}: ${path} does not exist; nothing is applied until it does`, { local: true });
   }
   await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const home = await mkdtemp(join(tmpDir, "gnupg-"));
@@ -121,11 +121,11 @@ async function importKeyring(home: string, file: string): Promise<void> {
       stderr: "pipe",
     });
   } catch (err) {
-    throw new GitError(`verifyCommitsInfo.gpgKeyring: cannot run gpg (${(err as Error).message}); install GnuPG (dnf install gnupg2 / apt-get install gnupg)`, { retryable: false });
+    throw new GitError(`verifyCommitsInfo.gpgKeyring: cannot run gpg (${(err as Error).message}); install GnuPG (dnf install gnupg2 / apt-get install gnupg)`, { local: true });
   }
   const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
   if (code !== 0 || !/imported|unchanged/.test(err)) {
     const detail = err.trim().split("\n").slice(-2).join("; ");
-    throw new GitError(`verifyCommitsInfo.gpgKeyring: ${file}: gpg could not import keys from it: ${detail || `exit ${code}`}; export them with gpg --export --armor KEYID > FILE`, { retryable: false });
+    throw new GitError(`verifyCommitsInfo.gpgKeyring: ${file}: gpg could not import keys from it: ${detail || `exit ${code}`}; export them with gpg --export --armor KEYID > FILE`, { local: true });
   }
 }

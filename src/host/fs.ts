@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { hostFileError } from "../errors.ts";
 
 export interface FileStat {
   kind: "file" | "dir" | "symlink" | "other";
@@ -125,21 +126,22 @@ export function createHostFs(root = "/"): HostFs {
     },
     async writeFileAtomic(p, data, mode = 0o644) {
       const target = resolve(p);
-      await fsp.mkdir(dirname(target), { recursive: true });
+      await fsp.mkdir(dirname(target), { recursive: true }).catch((err) => Promise.reject(hostFileError("cannot create directory", dirname(target), err)));
       const tmp = `${target}.fetchit-${PROCESS_TOKEN}${randomBytes(4).toString("hex")}.tmp`;
-      const fh = await fsp.open(tmp, "w", mode);
       try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      try {
+        const fh = await fsp.open(tmp, "w", mode);
+        try {
+          await fh.writeFile(data);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
         await fsp.chmod(tmp, mode);
         await fsp.rename(tmp, target);
       } catch (err) {
+        // Nothing half-written stays behind (a full disk fails the write part-way); the old file is untouched.
         await fsp.rm(tmp, { force: true });
-        throw err;
+        throw hostFileError("cannot write", target, err);
       }
       await syncDir(dirname(target));
       await removeStaleTemps(target);

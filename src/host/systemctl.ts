@@ -14,7 +14,7 @@
  * systemctl's message, what to do); queries never throw for a unit that does
  * not exist. Unit names are passed after `--`, so they can never be options.
  */
-import { FetchitError } from "../errors.ts";
+import { FetchitError, type ErrorOptions } from "../errors.ts";
 import type { Exec, ExecResult } from "./exec.ts";
 import type { SystemdScope } from "./systemd-names.ts";
 
@@ -25,7 +25,7 @@ export class SystemctlError extends FetchitError {
   constructor(
     message: string,
     readonly unit: string | undefined,
-    opts: { retryable?: boolean; cause?: unknown } = {},
+    opts: ErrorOptions = {},
   ) {
     super(message, opts);
   }
@@ -181,7 +181,7 @@ export function createSystemctl(exec: Exec, scope: SystemdScope, opts: { timeout
     });
     if (r.code !== 0) {
       const hint = noBusHint(r);
-      throw new SystemctlError(`systemctl${user ? " --user" : ""} ${verb.join(" ")} ${units.join(" ")} failed (exit ${r.code}): ${firstLine(r)}${hint}`, units[0], { retryable: hint !== "" });
+      throw new SystemctlError(`systemctl${user ? " --user" : ""} ${verb.join(" ")} ${units.join(" ")} failed (exit ${r.code}): ${firstLine(r)}${hint}`, units[0], { local: hint !== "" }); // no manager to talk to: the host's problem
     }
   };
   const noBusHint = (r: ExecResult) =>
@@ -197,7 +197,7 @@ export function createSystemctl(exec: Exec, scope: SystemdScope, opts: { timeout
       const r = await sc(["daemon-reload"]).catch((cause) => {
         throw new SystemctlError(`could not run systemctl daemon-reload: ${String(cause)}; is systemd installed on this host?`, undefined, { cause });
       });
-      if (r.code !== 0) throw new SystemctlError(`systemctl${user ? " --user" : ""} daemon-reload failed (exit ${r.code}): ${firstLine(r)}${noBusHint(r)}`, undefined, { retryable: true });
+      if (r.code !== 0) throw new SystemctlError(`systemctl${user ? " --user" : ""} daemon-reload failed (exit ${r.code}): ${firstLine(r)}${noBusHint(r)}`, undefined, { retryable: true, local: noBusHint(r) !== "" });
     },
     enable: (units, o = {}) => change(["enable", ...flags(o)], units),
     enableNow: (units) => change(["enable", "--now"], units),

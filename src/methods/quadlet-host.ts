@@ -17,7 +17,7 @@ export interface QuadletHost {
 }
 
 /** A host prerequisite, not the commit: retried with back-off, so installing Podman 4.4+ is picked up without a new commit. */
-const HOST_PREREQUISITE = { retryable: true };
+const HOST_PREREQUISITE = { local: true };
 
 const tryExec = (exec: Exec, cmd: string, args: string[]) =>
   exec(cmd, args, { timeoutMs: 30_000 }).catch(() => undefined);

@@ -1,4 +1,4 @@
-/** Runs fetchit as a real process (`bun src/main.ts ...`), collecting its output. */
+/** Runs fetchit as a real process (`bun src/main.ts ...`, or the compiled binary), collecting its output. */
 import type { Subprocess } from "bun";
 import { join } from "node:path";
 import { ROOT } from "./fetchit.ts";
@@ -11,8 +11,16 @@ export interface FetchitProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number>;
 }
 
-export function spawnFetchit(args: string[], env: Record<string, string | undefined> = {}): FetchitProcess {
-  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), ...args], {
+/** Where and how to start it: the compiled binary instead of the sources (see binary.ts), another working directory. */
+export interface SpawnOptions {
+  binary?: string;
+  cwd?: string;
+}
+
+export function spawnFetchit(args: string[], env: Record<string, string | undefined> = {}, opts: SpawnOptions = {}): FetchitProcess {
+  const cmd = opts.binary ? [opts.binary] : [process.execPath, join(ROOT, "src/main.ts")];
+  const proc = Bun.spawn([...cmd, ...args], {
+    cwd: opts.cwd,
     env: { ...process.env, FETCHIT_CONFIG: undefined, ...env },
     stdin: "ignore",
     stdout: "pipe",

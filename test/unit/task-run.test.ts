@@ -104,12 +104,14 @@ describe("tasks from the config", () => {
     expect(sel({ target: "(images)" })).toEqual(["app.tar", "usb"]);
   });
 
-  test("config rules: a relative imagePath needs device, an absolute one does not; names are unique", () => {
+  test("config rules: a relative imagePath is resolved against the start directory (with device: its mount point); names are unique", () => {
     const issues = (y: string) => parseConfig(y, "t").issues.map((i) => `${i.path}: ${i.message}`);
     expect(issues(`images:\n  - imagePath: /abs/a.tar\n    schedule: "@daily"\n`)).toEqual([]);
-    expect(issues(`images:\n  - imagePath: rel/a.tar\n    schedule: "@daily"\n`)).toEqual([
-      "images[0].imagePath: a relative path needs device (it is resolved against the device's mount point); give an absolute host path",
-    ]);
+    const rel = parseConfig(`images:\n  - imagePath: rel/a.tar\n    schedule: "@daily"\n`, "t", { baseDir: "/base" });
+    expect(rel.issues).toEqual([]);
+    expect(rel.config!.images![0]!.imagePath).toBe("/base/rel/a.tar");
+    const dev = parseConfig(`images:\n  - imagePath: rel/a.tar\n    device: /dev/sdb1\n    schedule: "@daily"\n`, "t", { baseDir: "/base" });
+    expect(dev.config!.images![0]!.imagePath).toBe("rel/a.tar");
     expect(issues(`images:\n  - url: http://a/x.tar\n    schedule: "@daily"\n  - imagePath: /b/x.tar\n    schedule: "@daily"\n`)).toEqual([
       'images[1].name: duplicate image name "x.tar"; give each images entry a unique name',
     ]);
