@@ -3,7 +3,7 @@
  * pins) and FetchIt-compatible globs. The engine imports from here only.
  */
 export { createGitSource, ORIGIN_FILE, type GitSourceOptions } from "./source.ts";
-export { pinRef, PIN_PREFIX } from "./objects.ts";
+export { BlobTooLargeError, MAX_WHOLE_BLOB, pinRef, PIN_PREFIX } from "./objects.ts";
 export { compileGlob, matchGlob, type GlobMatcher } from "./glob.ts";
 export { remoteKind, repoDirFor, stripUserinfo, toFetchUrl, type RemoteKind } from "./remote-url.ts";
 export { normalizeTargetPath } from "./diff.ts";

@@ -6,6 +6,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { hashFile, spaceShortfall, writeStreamAtomic, type FileDigest, type StreamWritten } from "./fs-stream.ts";
+
+export type { FileDigest, StreamWritten } from "./fs-stream.ts";
 
 export interface FileStat {
   kind: "file" | "dir" | "symlink" | "other";
@@ -27,6 +30,17 @@ export interface HostFs {
   /** Removes a directory if empty; false otherwise. */
   removeEmptyDir(path: string): Promise<boolean>;
   readDir(path: string): Promise<string[]>;
+  /**
+   * Like writeFileAtomic for content of any size: chunks go to a temp file
+   * (hashed and counted as they come), fsync, rename, fsync of the directory.
+   * With `size`, a stream of another length is refused; on any failure the
+   * old file stays.
+   */
+  writeStreamAtomic(path: string, chunks: AsyncIterable<Uint8Array>, mode?: number, size?: number): Promise<StreamWritten>;
+  /** sha256 and git blob id of a file, read once in chunks; null when missing. */
+  hashFile(path: string, blobFormat?: "sha1" | "sha256"): Promise<FileDigest | null>;
+  /** Free bytes at `path` when fewer than `bytes` plus a margin are free; undefined when there is room. */
+  spaceShortfall(path: string, bytes: number): Promise<number | undefined>;
 }
 
 export function sha256(data: Uint8Array | string): string {
@@ -99,6 +113,9 @@ export function createHostFs(root = "/"): HostFs {
         throw err;
       }
     },
+    writeStreamAtomic: (p, chunks, mode, size) => writeStreamAtomic(resolve(p), chunks, mode, size),
+    hashFile: (p, format) => hashFile(resolve(p), format),
+    spaceShortfall: (p, bytes) => spaceShortfall(resolve(p), bytes),
     async readDir(p) {
       try {
         return await fsp.readdir(resolve(p));

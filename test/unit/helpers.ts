@@ -85,6 +85,12 @@ export function fakeSource(commits: Record<string, Tree>, head: string): FakeSou
     async readBlob(sha) {
       return Buffer.from(sha.replace(/^blob:/, ""));
     },
+    async blobSize(sha) {
+      return Buffer.byteLength(sha.replace(/^blob:/, ""));
+    },
+    async *streamBlob(sha) {
+      yield Buffer.from(sha.replace(/^blob:/, ""));
+    },
     async commitInfo(sha) {
       return { sha, subject: `subject of ${sha}`, date: "2024-01-01T00:00:00Z" };
     },

@@ -1,0 +1,150 @@
+/**
+ * Files of any size without holding them in memory: an atomic write from a
+ * stream of chunks (hashed and counted as it goes), a one-pass hash of a file
+ * on disk (sha256 and git's blob id, so "unchanged?" never loads either
+ * side), and the free space of a file system (statfs) for the checks made
+ * before a big write. Paths here are absolute host paths (HostFs re-bases).
+ */
+import { createHash, randomBytes } from "node:crypto";
+import * as fsp from "node:fs/promises";
+import { dirname } from "node:path";
+
+/** What {@link writeStreamAtomic} wrote. */
+export interface StreamWritten {
+  bytes: number;
+  sha256: string;
+}
+
+/** A file's size, sha256, and git blob id (sha1 or sha256 object format, by `blobFormat`). */
+export interface FileDigest {
+  size: number;
+  sha256: string;
+  gitBlob: string;
+}
+
+/** Read size for hashing a file: big enough for speed, small against memory. */
+const CHUNK = 1024 * 1024;
+
+/** Thrown when the stream gave a different number of bytes than announced; the old file stays. */
+export class SizeMismatchError extends Error {}
+
+/**
+ * Writes `chunks` to a temp file next to `target` (created with parents),
+ * fsyncs it, sets `mode`, renames it over `target` and fsyncs the directory.
+ * With `size`, a stream that ends short or runs long is refused. On any
+ * failure (ENOSPC included) the temp file is removed and `target` is untouched.
+ */
+export async function writeStreamAtomic(target: string, chunks: AsyncIterable<Uint8Array>, mode = 0o644, size?: number): Promise<StreamWritten> {
+  await fsp.mkdir(dirname(target), { recursive: true });
+  const tmp = `${target}.fetchit-${randomBytes(4).toString("hex")}.tmp`;
+  const hash = createHash("sha256");
+  let bytes = 0;
+  try {
+    const fh = await fsp.open(tmp, "wx", mode);
+    try {
+      for await (const chunk of chunks) {
+        bytes += chunk.length;
+        if (size !== undefined && bytes > size) throw new SizeMismatchError(`${target}: the content ran past its announced ${size} bytes; nothing was replaced`);
+        hash.update(chunk);
+        for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+      }
+      if (size !== undefined && bytes !== size) throw new SizeMismatchError(`${target}: the content ended after ${bytes} of ${size} bytes; nothing was replaced`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.chmod(tmp, mode);
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await syncDir(dirname(target));
+  return { bytes, sha256: hash.digest("hex") };
+}
+
+/** fsync of a directory, so a rename in it survives a power cut. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** sha256 and git blob id of the file at `path` in one streaming pass; null when it is missing. */
+export async function hashFile(path: string, blobFormat: "sha1" | "sha256" = "sha1"): Promise<FileDigest | null> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(path, "r");
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") return null;
+    throw err;
+  }
+  try {
+    const { size } = await fh.stat();
+    const sha = createHash("sha256");
+    const blob = createHash(blobFormat).update(`blob ${size}\0`);
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let total = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      const part = buf.subarray(0, bytesRead);
+      sha.update(part);
+      blob.update(part);
+      total += bytesRead;
+    }
+    // A file that changed size while being read cannot match any blob.
+    return { size: total, sha256: sha.digest("hex"), gitBlob: total === size ? blob.digest("hex") : "" };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Bytes an unprivileged writer may still use on the file system holding
+ * `path` (the nearest existing ancestor when `path` does not exist yet).
+ */
+export async function freeSpace(path: string): Promise<number> {
+  let p = path;
+  for (;;) {
+    try {
+      const st = await fsp.statfs(p);
+      return Number(st.bavail) * Number(st.bsize);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code !== "ENOENT" && code !== "ENOTDIR") || p === dirname(p)) throw err;
+      p = dirname(p);
+    }
+  }
+}
+
+/** A byte count for people: `300.0 MiB`. */
+export function formatBytes(n: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** Room kept free besides the file itself: 1 MiB plus 1 % of the file (metadata, journal, other writers). */
+export const spaceMargin = (bytes: number) => 1024 * 1024 + Math.ceil(bytes / 100);
+
+/** Free bytes at `path` when they are fewer than `bytes` plus {@link spaceMargin}; undefined when there is room. */
+export async function spaceShortfall(path: string, bytes: number): Promise<number | undefined> {
+  const free = await freeSpace(path);
+  return free < bytes + spaceMargin(bytes) ? free : undefined;
+}
+
+/** sha256 (hex) of a stream of chunks, read once. */
+export async function sha256Chunks(chunks: AsyncIterable<Uint8Array>): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of chunks) hash.update(chunk);
+  return hash.digest("hex");
+}
