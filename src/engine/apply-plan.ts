@@ -34,7 +34,8 @@ export function desiredFile(job: MethodJob, ref: FileRef): DesiredFile {
       const mib = err.limit / 1024 / 1024;
       throw new MethodError(`is larger than ${mib} MiB, the most the ${job.impl.kind} method reads into memory; big files belong to filetransfer, which streams them`, ref.path);
     });
-  return { ...ref, content: () => (cached ??= whole()), size: () => job.source.blobSize(ref.blob), stream: () => job.source.streamBlob(ref.blob) };
+  const { source } = job;
+  return { ...ref, content: () => (cached ??= whole()), size: () => source.blobSize(ref.blob), stream: () => source.streamBlob(ref.blob), copyTo: (fd) => source.copyBlobTo(ref.blob, fd) };
 }
 
 /** {@link MethodContext.tree} of `job` at `commit`: listed on first use, once. Symlinks and submodules are left out. */

@@ -52,6 +52,12 @@ export async function* streamBlob(git: GitRunner, sha: string): AsyncGenerator<U
   await s.done;
 }
 
+/** Writes blob `sha` into the open file `fd` (git writes it; nothing passes through this process). */
+export async function copyBlobTo(git: GitRunner, sha: string, fd: number): Promise<void> {
+  assertSha(sha, "blob");
+  await git.toFile(["cat-file", "blob", sha], fd);
+}
+
 /** Exact bytes of blob `sha`; a {@link BlobTooLargeError} past `max` bytes (read stops there). */
 export async function readBlob(git: GitRunner, sha: string, max = MAX_WHOLE_BLOB): Promise<Buffer> {
   const chunks: Uint8Array[] = [];

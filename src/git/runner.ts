@@ -42,6 +42,8 @@ export interface GitRunner {
    * stderr on a non-zero exit). `kill` ends git when the reader stops early.
    */
   stream(args: string[]): GitStream;
+  /** Runs git with its stdout written straight into the open file `fd` (no byte passes through fetchit). */
+  toFile(args: string[], fd: number): Promise<void>;
 }
 
 /** A git command whose stdout is read as it comes. */
@@ -106,17 +108,21 @@ export function createGitRunner(opts: GitRunnerOptions): GitRunner {
       opts.trace?.(args.map(maskUrl));
       return streamGit(args, opts.dir, env, timeout);
     },
+    toFile: (args, fd) => {
+      opts.trace?.(args.map(maskUrl));
+      return streamGit(args, opts.dir, env, timeout, fd).done;
+    },
   };
 }
 
 /** {@link GitRunner.stream}: stderr is kept (last 4 KiB) for the error. */
-function streamGit(args: string[], cwd: string, env: Record<string, string>, timeoutMs: number): GitStream {
-  const proc = Bun.spawn(["git", ...args], { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
+function streamGit(args: string[], cwd: string, env: Record<string, string>, timeoutMs: number, fd?: number): GitStream {
+  const proc = Bun.spawn(["git", ...args], { cwd, env, stdin: "ignore", stdout: fd ?? "pipe", stderr: "pipe", timeout: timeoutMs });
   const done = Promise.all([new Response(proc.stderr).text(), proc.exited]).then(([err, code]) => {
     if (code !== 0) throw new GitError(`git ${args[0] ?? ""}: ${maskUrl(err.trim().slice(-4096)) || `exited with ${code}`}`);
   });
   done.catch(() => {}); // observed by the caller; never an unhandled rejection when it stopped reading early
-  return { stdout: proc.stdout, done, kill: () => proc.kill() };
+  return { stdout: proc.stdout as ReadableStream<Uint8Array>, done, kill: () => proc.kill() };
 }
 
 /** Runs git with Bun.spawn; rejects with git's stderr on a non-zero exit. */

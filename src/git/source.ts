@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Logger } from "../log.ts";
 import { diffCommits, pathExistsAt } from "./diff.ts";
 import { fetchBranch, HEAD_REF, lsRemoteHead, missingBranchError, type RemoteRef } from "./fetch.ts";
-import { blobSize, hasCommit, pinCommit, readBlob, readCommitInfo, streamBlob, unpinCommit } from "./objects.ts";
+import { blobSize, copyBlobTo, hasCommit, pinCommit, readBlob, readCommitInfo, streamBlob, unpinCommit } from "./objects.ts";
 import { repoDirFor, stripUserinfo, toFetchUrl } from "./remote-url.ts";
 import { createGitRunner, type GitRunner } from "./runner.ts";
 import { resolveAccess } from "./auth-source.ts";
@@ -96,6 +96,7 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     pathExists: use(pathExistsAt),
     readBlob: use(readBlob),
     blobSize: use(blobSize),
+    copyBlobTo: use(copyBlobTo),
     streamBlob: async function* (sha) {
       yield* streamBlob(await ctx.git(), sha);
     },

@@ -73,6 +73,8 @@ export interface GitSource {
   blobSize(sha: string): Promise<number>;
   /** The bytes of a blob in chunks, never whole in memory (for files of any size). */
   streamBlob(sha: string): AsyncIterable<Uint8Array>;
+  /** Writes a blob into the open file `fd` at its current offset (git writes it; no byte passes through fetchit's memory). */
+  copyBlobTo(sha: string, fd: number): Promise<void>;
   commitInfo(sha: string): Promise<CommitInfo>;
   /** True when the commit is in the local object store. */
   hasCommit(sha: string): Promise<boolean>;

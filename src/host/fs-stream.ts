@@ -25,30 +25,30 @@ export interface FileDigest {
 /** Read size for hashing a file: big enough for speed, small against memory. */
 const CHUNK = 1024 * 1024;
 
-/** Thrown when the stream gave a different number of bytes than announced; the old file stays. */
+/** Thrown when the content had another length than announced; the old file stays. */
 export class SizeMismatchError extends Error {}
 
+/** Content for {@link writeStreamAtomic}: chunks, or a function that writes into an open file descriptor. */
+export type StreamSource = AsyncIterable<Uint8Array> | ((fd: number) => Promise<void>);
+
 /**
- * Writes `chunks` to a temp file next to `target` (created with parents),
- * fsyncs it, sets `mode`, renames it over `target` and fsyncs the directory.
- * With `size`, a stream that ends short or runs long is refused. On any
- * failure (ENOSPC included) the temp file is removed and `target` is untouched.
+ * Writes `source` to a temp file next to `target` (created with parents),
+ * counts and hashes what landed on disk (read back in 1 MiB pieces), fsyncs
+ * it, sets `mode`, renames it over `target` and fsyncs the directory. With
+ * `size`, content of another length is refused. On any failure (ENOSPC
+ * included) the temp file is removed and `target` is untouched.
  */
-export async function writeStreamAtomic(target: string, chunks: AsyncIterable<Uint8Array>, mode = 0o644, size?: number): Promise<StreamWritten> {
+export async function writeStreamAtomic(target: string, source: StreamSource, mode = 0o644, size?: number): Promise<StreamWritten> {
   await fsp.mkdir(dirname(target), { recursive: true });
   const tmp = `${target}.fetchit-${randomBytes(4).toString("hex")}.tmp`;
-  const hash = createHash("sha256");
-  let bytes = 0;
+  let written: StreamWritten;
   try {
-    const fh = await fsp.open(tmp, "wx", mode);
+    const fh = await fsp.open(tmp, "wx+", mode);
     try {
-      for await (const chunk of chunks) {
-        bytes += chunk.length;
-        if (size !== undefined && bytes > size) throw new SizeMismatchError(`${target}: the content ran past its announced ${size} bytes; nothing was replaced`);
-        hash.update(chunk);
-        for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-      }
-      if (size !== undefined && bytes !== size) throw new SizeMismatchError(`${target}: the content ended after ${bytes} of ${size} bytes; nothing was replaced`);
+      if (typeof source === "function") await source(fh.fd);
+      else for await (const chunk of source) for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+      written = await digestOpen(fh);
+      if (size !== undefined && written.bytes !== size) throw new SizeMismatchError(`${target}: the content had ${written.bytes} bytes, not the announced ${size}; nothing was replaced`);
       await fh.sync();
     } finally {
       await fh.close();
@@ -60,6 +60,22 @@ export async function writeStreamAtomic(target: string, chunks: AsyncIterable<Ui
     throw err;
   }
   await syncDir(dirname(target));
+  return written;
+}
+
+/** Byte count and sha256 of an open file, read from its start with one reused buffer. */
+async function digestOpen(fh: fsp.FileHandle, extra?: ReturnType<typeof createHash>): Promise<StreamWritten> {
+  const hash = createHash("sha256");
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let bytes = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, CHUNK, bytes);
+    if (bytesRead === 0) break;
+    const part = buf.subarray(0, bytesRead);
+    hash.update(part);
+    extra?.update(part);
+    bytes += bytesRead;
+  }
   return { bytes, sha256: hash.digest("hex") };
 }
 
@@ -84,20 +100,10 @@ export async function hashFile(path: string, blobFormat: "sha1" | "sha256" = "sh
   }
   try {
     const { size } = await fh.stat();
-    const sha = createHash("sha256");
     const blob = createHash(blobFormat).update(`blob ${size}\0`);
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let total = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      const part = buf.subarray(0, bytesRead);
-      sha.update(part);
-      blob.update(part);
-      total += bytesRead;
-    }
-    // A file that changed size while being read cannot match any blob.
-    return { size: total, sha256: sha.digest("hex"), gitBlob: total === size ? blob.digest("hex") : "" };
+    const { bytes, sha256 } = await digestOpen(fh, blob);
+    // A file that changed size while being read matches no blob.
+    return { size: bytes, sha256, gitBlob: bytes === size ? blob.digest("hex") : "" };
   } finally {
     await fh.close();
   }

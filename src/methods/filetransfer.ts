@@ -114,7 +114,7 @@ async function place(ctx: Ctx, file: DesiredFile, dest: string): Promise<ApplyRe
   }
   let written;
   try {
-    written = await ctx.fs.writeStreamAtomic(dest, file.stream(), file.mode === "100755" ? 0o755 : 0o644, size);
+    written = await ctx.fs.writeStreamAtomic(dest, (fd) => file.copyTo(fd), file.mode === "100755" ? 0o755 : 0o644, size);
   } catch (err) {
     if ((err as { code?: string }).code !== "ENOSPC") throw err;
     const left = current ? "; the old file was left in place" : "";

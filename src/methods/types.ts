@@ -31,6 +31,8 @@ export interface DesiredFile {
   size(): Promise<number>;
   /** The content in chunks (bounded memory whatever the size); each call reads it afresh. */
   stream(): AsyncIterable<Uint8Array>;
+  /** Writes the content into the open file `fd` without passing it through fetchit's memory (git writes it). */
+  copyTo(fd: number): Promise<void>;
 }
 
 export interface MethodContext<C extends CommonMethod = CommonMethod> {
