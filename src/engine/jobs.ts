@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { targetKey } from "../config/index.ts";
 import { METHOD_KINDS, type CommonMethod, type FetchitConfig } from "../config/types.ts";
-import { createCommitVerifier, createDisconnectedSource, createGitSource, disconnectedLabel, effectiveGitAuth, type GitSource } from "../git/index.ts";
+import { archiveLimits, createCommitVerifier, createDisconnectedSource, createGitSource, disconnectedLabel, effectiveGitAuth, type GitSource } from "../git/index.ts";
 import type { Logger } from "../log.ts";
 import { methods } from "../methods/index.ts";
 import { createImagesTask } from "../tasks/images.ts";
@@ -43,7 +43,7 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
     const source =
       sources.get(sourceKey) ??
       (t.disconnected
-        ? createDisconnectedSource({ url: t.url, device: t.device, branch: t.branch, cacheDir: join(stateDir, "repos", "disconnected"), tmpDir: join(stateDir, "tmp"), log: log.child({ target }) })
+        ? createDisconnectedSource({ url: t.url, device: t.device, branch: t.branch, cacheDir: join(stateDir, "repos", "disconnected"), tmpDir: join(stateDir, "tmp"), log: log.child({ target }), limits: archiveLimits(t) })
         : createGitSource({ url: t.url, branch: t.branch, cacheDir: join(stateDir, "repos"), log: log.child({ target }), auth, fullHistory }));
     sources.set(sourceKey, source);
     const keys = verifyKeys(t);
