@@ -172,10 +172,11 @@ async function writeEntry(path: string, entry: ArchiveEntry, count: (n: number) 
  */
 export async function gunzipLimited(file: string, out: string, label: string, limits: ArchiveLimits = { maxRatio: DEFAULT_MAX_RATIO }): Promise<void> {
   const size = await sizeLimit(dirname(out), limits);
+  const fh = await open(out, "wx", 0o600);
+  // Created after the last await: a "data" listener starts the flow at once.
   const input = createReadStream(file, { highWaterMark: 64 * 1024 });
   let read = 0;
   input.on("data", (c) => void (read += c.length));
-  const fh = await open(out, "wx", 0o600);
   let written = 0;
   try {
     for await (const chunk of input.pipe(createGunzip()) as AsyncIterable<Buffer>) {
