@@ -40,11 +40,16 @@ const PIECE = 64 * 1024;
 /** Longest symbolic link target read. */
 const MAX_LINK = 4096;
 
-/** `len` bytes at `pos` of the file in pieces. */
-async function* pieces(fh: FileHandle, pos: number, len: number): AsyncGenerator<Buffer> {
+/**
+ * `len` bytes at `pos` of the file in pieces. With `reuse`, every piece is
+ * the same buffer (no garbage per piece): only for a consumer that is done
+ * with a piece before it asks for the next (not a stream that queues them).
+ */
+async function* pieces(fh: FileHandle, pos: number, len: number, reuse = false): AsyncGenerator<Buffer> {
+  const shared = reuse ? Buffer.allocUnsafe(Math.min(PIECE, len)) : undefined;
   for (let off = 0; off < len; ) {
-    const buf = Buffer.allocUnsafe(Math.min(PIECE, len - off));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, pos + off);
+    const buf = shared ?? Buffer.allocUnsafe(Math.min(PIECE, len - off));
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, len - off), pos + off);
     if (bytesRead === 0) return;
     off += bytesRead;
     yield buf.subarray(0, bytesRead);
@@ -134,7 +139,7 @@ async function* zipStream(fh: FileHandle, m: ZipMember): AsyncGenerator<Uint8Arr
   const { bytesRead } = await fh.read(head, 0, 30, m.local);
   if (bytesRead < 30 || head.readUInt32LE(0) !== 0x04034b50) throw bad(m.label, `local header of ${m.path} is damaged`);
   if (m.method !== 0 && m.method !== 8) throw bad(m.label, `${m.path} uses compression method ${m.method} (only stored and deflate are supported)`);
-  const raw = pieces(fh, m.local + 30 + head.readUInt16LE(26) + head.readUInt16LE(28), m.compSize);
+  const raw = pieces(fh, m.local + 30 + head.readUInt16LE(26) + head.readUInt16LE(28), m.compSize, m.method === 0);
   const inflater = m.method === 8 ? createInflateRaw() : undefined;
   const out: AsyncIterable<Uint8Array> = inflater ? Readable.from(raw).pipe(inflater) : raw;
   let n = 0;
@@ -206,7 +211,7 @@ export async function tarEntries(fh: FileHandle, size: number, label: string): P
       const link = next.linkpath ?? cstr(h.subarray(157, 257));
       next = {};
       const type = flag === "5" ? "dir" : flag === "2" ? "symlink" : flag === "0" || flag === "\0" || flag === "7" ? "file" : "other";
-      const stream = () => pieces(fh, start, type === "file" ? len : 0);
+      const stream = () => pieces(fh, start, type === "file" ? len : 0, true);
       const data = async () => Buffer.from(link);
       const what = TAR_OTHER[flag] ?? `an entry of tar type ${JSON.stringify(flag)}`;
       const size = type === "file" ? len : 0;
