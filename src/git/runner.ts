@@ -106,18 +106,22 @@ export function createGitRunner(opts: GitRunnerOptions): GitRunner {
     tryRun: (args) => exec(args, () => git.raw(args)).catch(() => null),
     stream: (args) => {
       opts.trace?.(args.map(maskUrl));
-      return streamGit(args, opts.dir, env, timeout);
+      return streamGit(args, opts.dir, env);
     },
     toFile: (args, fd) => {
       opts.trace?.(args.map(maskUrl));
-      return streamGit(args, opts.dir, env, timeout, fd).done;
+      return streamGit(args, opts.dir, env, fd).done;
     },
   };
 }
 
-/** {@link GitRunner.stream}: stderr is kept (last 4 KiB) for the error. */
-function streamGit(args: string[], cwd: string, env: Record<string, string>, timeoutMs: number, fd?: number): GitStream {
-  const proc = Bun.spawn(["git", ...args], { cwd, env, stdin: "ignore", stdout: fd ?? "pipe", stderr: "pipe", timeout: timeoutMs });
+/**
+ * {@link GitRunner.stream}: stderr is kept (last 4 KiB) for the error. No
+ * time limit: these commands read the local object store (nothing can stall
+ * on a network), and a 2 GiB blob onto a slow SD card may take minutes.
+ */
+function streamGit(args: string[], cwd: string, env: Record<string, string>, fd?: number): GitStream {
+  const proc = Bun.spawn(["git", ...args], { cwd, env, stdin: "ignore", stdout: fd ?? "pipe", stderr: "pipe" });
   const done = Promise.all([new Response(proc.stderr).text(), proc.exited]).then(([err, code]) => {
     if (code !== 0) throw new GitError(`git ${args[0] ?? ""}: ${maskUrl(err.trim().slice(-4096)) || `exited with ${code}`}`);
   });
