@@ -15,7 +15,7 @@ import { HEAD_REF, repoDirFor } from "../src/git/index.ts";
 import { run } from "../test/support/archives.ts";
 import { bigFile, peakRss, type PeakRun } from "../test/support/big-files.ts";
 import { createRemote, tempDir } from "../test/support/git.ts";
-import { type BenchOptions, type Row, type ScenarioResult, ensureBinary } from "./lib.ts";
+import { type BenchOptions, type Row, type ScenarioResult, ensureBinary, printTable } from "./lib.ts";
 
 const MiB = 1024 * 1024;
 const mb = (kb: number) => kb / 1024;
@@ -98,7 +98,9 @@ export async function largeFile(opts: BenchOptions): Promise<ScenarioResult> {
   const sizes = opts.quick ? [64 * MiB] : (process.env.BENCH_LARGE_SIZES ?? "300,2048").split(",").map((s) => Number(s) * MiB);
   for (const bytes of sizes) {
     const g = await fromGit(bin, bytes, idle.peakKb);
+    printTable({ scenario: `6. large file, git, ${bytes / MiB} MiB (so far)`, rows: g.rows });
     const t = await fromTar(bin, bytes, idle.peakKb);
+    printTable({ scenario: `6. large file, tar, ${bytes / MiB} MiB (so far)`, rows: t.rows });
     rows.push(...g.rows, ...t.rows);
     detail[`git-${bytes}`] = g.detail;
     detail[`tar-${bytes}`] = t.detail;
