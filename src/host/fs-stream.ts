@@ -154,3 +154,13 @@ export async function sha256Chunks(chunks: AsyncIterable<Uint8Array>): Promise<s
   for await (const chunk of chunks) hash.update(chunk);
   return hash.digest("hex");
 }
+
+/** sha256 (hex) of the file at `path`, read with one reused 1 MiB buffer (no garbage per piece, whatever its size). */
+export async function sha256OfFile(path: string): Promise<string> {
+  const fh = await fsp.open(path, "r");
+  try {
+    return (await digestOpen(fh)).sha256;
+  } finally {
+    await fh.close();
+  }
+}
