@@ -12,7 +12,18 @@ import { dirname } from "node:path";
 /** What {@link writeStreamAtomic} wrote. */
 export interface StreamWritten {
   bytes: number;
-  sha256: string;
+  /** sha256 of what landed on disk, when asked for (`sha256: true`). */
+  sha256?: string;
+}
+
+/** Options of {@link writeStreamAtomic}. */
+export interface StreamWriteOptions {
+  /** Default 0o644. */
+  mode?: number;
+  /** The announced length: content of another length is refused and nothing is replaced. */
+  size?: number;
+  /** Read the written file back (1 MiB pieces, one buffer) for its sha256. Default false. */
+  sha256?: boolean;
 }
 
 /** A file's size, sha256, and git blob id (sha1 or sha256 object format, by `blobFormat`). */
@@ -33,12 +44,12 @@ export type StreamSource = AsyncIterable<Uint8Array> | ((fd: number) => Promise<
 
 /**
  * Writes `source` to a temp file next to `target` (created with parents),
- * counts and hashes what landed on disk (read back in 1 MiB pieces), fsyncs
- * it, sets `mode`, renames it over `target` and fsyncs the directory. With
- * `size`, content of another length is refused. On any failure (ENOSPC
- * included) the temp file is removed and `target` is untouched.
+ * counts what landed on disk (and hashes it when asked), fsyncs it, sets the
+ * mode, renames it over `target` and fsyncs the directory. On any failure
+ * (ENOSPC included) the temp file is removed and `target` is untouched.
  */
-export async function writeStreamAtomic(target: string, source: StreamSource, mode = 0o644, size?: number): Promise<StreamWritten> {
+export async function writeStreamAtomic(target: string, source: StreamSource, opts: StreamWriteOptions = {}): Promise<StreamWritten> {
+  const mode = opts.mode ?? 0o644;
   await fsp.mkdir(dirname(target), { recursive: true });
   const tmp = `${target}.fetchit-${randomBytes(4).toString("hex")}.tmp`;
   let written: StreamWritten;
@@ -47,8 +58,10 @@ export async function writeStreamAtomic(target: string, source: StreamSource, mo
     try {
       if (typeof source === "function") await source(fh.fd);
       else for await (const chunk of source) for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-      written = await digestOpen(fh);
-      if (size !== undefined && written.bytes !== size) throw new SizeMismatchError(`${target}: the content had ${written.bytes} bytes, not the announced ${size}; nothing was replaced`);
+      written = opts.sha256 ? await digestOpen(fh) : { bytes: (await fh.stat()).size };
+      if (opts.size !== undefined && written.bytes !== opts.size) {
+        throw new SizeMismatchError(`${target}: the content had ${written.bytes} bytes, not the announced ${opts.size}; nothing was replaced`);
+      }
       await fh.sync();
     } finally {
       await fh.close();
@@ -64,7 +77,7 @@ export async function writeStreamAtomic(target: string, source: StreamSource, mo
 }
 
 /** Byte count and sha256 of an open file, read from its start with one reused buffer. */
-async function digestOpen(fh: fsp.FileHandle, extra?: ReturnType<typeof createHash>): Promise<StreamWritten> {
+async function digestOpen(fh: fsp.FileHandle, extra?: ReturnType<typeof createHash>): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash("sha256");
   const buf = Buffer.allocUnsafe(CHUNK);
   let bytes = 0;
@@ -146,13 +159,6 @@ export const spaceMargin = (bytes: number) => 1024 * 1024 + Math.ceil(bytes / 10
 export async function spaceShortfall(path: string, bytes: number): Promise<number | undefined> {
   const free = await freeSpace(path);
   return free < bytes + spaceMargin(bytes) ? free : undefined;
-}
-
-/** sha256 (hex) of a stream of chunks, read once. */
-export async function sha256Chunks(chunks: AsyncIterable<Uint8Array>): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of chunks) hash.update(chunk);
-  return hash.digest("hex");
 }
 
 /** sha256 (hex) of the file at `path`, read with one reused 1 MiB buffer (no garbage per piece, whatever its size). */

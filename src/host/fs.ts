@@ -6,9 +6,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { hashFile, spaceShortfall, writeStreamAtomic, type FileDigest, type StreamSource, type StreamWritten } from "./fs-stream.ts";
+import { hashFile, spaceShortfall, writeStreamAtomic, type FileDigest, type StreamSource, type StreamWriteOptions, type StreamWritten } from "./fs-stream.ts";
 
-export type { FileDigest, StreamSource, StreamWritten } from "./fs-stream.ts";
+export type { FileDigest, StreamSource, StreamWriteOptions, StreamWritten } from "./fs-stream.ts";
 
 export interface FileStat {
   kind: "file" | "dir" | "symlink" | "other";
@@ -32,12 +32,12 @@ export interface HostFs {
   readDir(path: string): Promise<string[]>;
   /**
    * Like writeFileAtomic for content of any size: chunks (or a writer given
-   * the temp file's descriptor) go to a temp file, counted and hashed from
-   * the disk, fsync, rename, fsync of the directory.
-   * With `size`, a stream of another length is refused; on any failure the
-   * old file stays.
+   * the temp file's descriptor) go to a temp file, counted (and hashed when
+   * asked) from the disk, fsync, rename, fsync of the directory. With
+   * `size`, content of another length is refused; on any failure the old
+   * file stays.
    */
-  writeStreamAtomic(path: string, source: StreamSource, mode?: number, size?: number): Promise<StreamWritten>;
+  writeStreamAtomic(path: string, source: StreamSource, opts?: StreamWriteOptions): Promise<StreamWritten>;
   /** sha256 and git blob id of a file, read once in chunks; null when missing. */
   hashFile(path: string, blobFormat?: "sha1" | "sha256"): Promise<FileDigest | null>;
   /** Free bytes at `path` when fewer than `bytes` plus a margin are free; undefined when there is room. */
@@ -114,7 +114,7 @@ export function createHostFs(root = "/"): HostFs {
         throw err;
       }
     },
-    writeStreamAtomic: (p, chunks, mode, size) => writeStreamAtomic(resolve(p), chunks, mode, size),
+    writeStreamAtomic: (p, source, opts) => writeStreamAtomic(resolve(p), source, opts),
     hashFile: (p, format) => hashFile(resolve(p), format),
     spaceShortfall: (p, bytes) => spaceShortfall(resolve(p), bytes),
     async readDir(p) {

@@ -3,14 +3,15 @@
  * keeping sub-directories, writing atomically, and removing files that were
  * deleted from git. Symlinks in the repository and any path that would leave
  * the destination (through `..` or a symlink on the host) are refused.
- * Content is streamed from git to a temp file next to the destination, so
+ * Content is written by git into a temp file next to the destination, so
  * memory does not depend on the file's size; "unchanged?" compares the file
- * on disk with the blob id, read once, and never loads the blob.
+ * on disk with the blob id, read once, and never loads the blob. A file's
+ * recorded hash is its git blob id (sha256 of the content before 2026-12).
  */
 import { dirname, join, normalize, posix } from "node:path";
 import type { FileTransferMethod } from "../config/types.ts";
 import { MethodError } from "../errors.ts";
-import { formatBytes, sha256Chunks, spaceMargin } from "../host/fs-stream.ts";
+import { formatBytes, spaceMargin } from "../host/fs-stream.ts";
 import type { ApplyResult, DesiredFile, Method, MethodContext } from "./types.ts";
 
 type Ctx = MethodContext<FileTransferMethod>;
@@ -63,8 +64,9 @@ export const filetransfer: Method<FileTransferMethod> = {
     }
   },
 
+  /** The resource's hash is the git blob id: known without reading the file (a plan of a 2 GiB file reads nothing). */
   async identify(ctx, file) {
-    return { name: destinationOf(destDirOf(ctx), file.relPath), hash: await sha256Chunks(file.stream()) };
+    return { name: destinationOf(destDirOf(ctx), file.relPath), hash: file.blob };
   },
 
   async apply(ctx, file, previous) {
@@ -101,7 +103,7 @@ async function place(ctx: Ctx, file: DesiredFile, dest: string): Promise<ApplyRe
   const current = await ctx.fs.lstat(dest);
   if (current && current.size === size) {
     const digest = await ctx.fs.hashFile(dest, file.blob.length === 64 ? "sha256" : "sha1");
-    if (digest && digest.gitBlob === file.blob) return { resource: { name: dest, hash: digest.sha256 }, changed: false };
+    if (digest && digest.gitBlob === file.blob) return { resource: { name: dest, hash: file.blob }, changed: false };
   }
   const free = await ctx.fs.spaceShortfall(dirname(dest), size);
   if (free !== undefined) {
@@ -114,12 +116,12 @@ async function place(ctx: Ctx, file: DesiredFile, dest: string): Promise<ApplyRe
   }
   let written;
   try {
-    written = await ctx.fs.writeStreamAtomic(dest, (fd) => file.copyTo(fd), file.mode === "100755" ? 0o755 : 0o644, size);
+    written = await ctx.fs.writeStreamAtomic(dest, (fd) => file.copyTo(fd), { mode: file.mode === "100755" ? 0o755 : 0o644, size });
   } catch (err) {
     if ((err as { code?: string }).code !== "ENOSPC") throw err;
     const left = current ? "; the old file was left in place" : "";
     throw new MethodError(`no space left on the file system of ${dest} while writing ${formatBytes(size)}${left}`, file.path, { cause: err, retryable: true });
   }
   ctx.log.info(current ? "file updated" : "file created", { file: file.path, dest, bytes: written.bytes });
-  return { resource: { name: dest, hash: written.sha256 }, changed: true };
+  return { resource: { name: dest, hash: file.blob }, changed: true };
 }
