@@ -90,6 +90,20 @@ export const TargetConfigSchema = Type.Object(
     disconnected: bool(
       "true: no git network access; import the source at url or device (FetchIt's disconnected mode, without helper containers). New content is detected by its hash (conditional GET, size/mtime then sha256) and applied like a new commit: changed and deleted files are handled as for a git remote. Archive entries that would escape the extraction directory refuse the archive. Default: false.",
     ),
+    maxExtractedSize: Type.Optional(
+      Type.String({
+        pattern: "^\\s*\\d+(\\.\\d+)?\\s*[KMGTkmgt]?(i?[Bb])?\\s*$",
+        description:
+          "Disconnected targets: the most a zip, tar or tar.gz source may expand to, e.g. \"8G\", \"500M\" or a number of bytes; counted as bytes are written (sizes in archive headers are never trusted), and the archive is refused whole, naming the entry, when it goes past. Default: the free space of the state directory's file system, less a margin.",
+      }),
+    ),
+    maxCompressionRatio: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "Disconnected targets: the most one archive entry (or a whole tar.gz) may expand over its compressed size, as N for N:1; checked on the declared sizes before anything is written and again while inflating. Entries that expand to 1 MiB or less are never refused for their ratio. Default: 200.",
+      }),
+    ),
     verifyCommitsInfo: Type.Optional(VerifyCommitsInfoSchema),
     tlsVerify: Type.Optional(
       Type.Boolean({

@@ -117,6 +117,10 @@ export interface TargetConfig {
   branch: string;
   device?: string;
   disconnected?: boolean;
+  /** Disconnected archives: most bytes they may expand to ("8G"); default the state dir's free space less a margin. */
+  maxExtractedSize?: string;
+  /** Disconnected archives: most an entry may expand over its compressed size (N:1). Default 200. */
+  maxCompressionRatio?: number;
   verifyCommitsInfo?: VerifyCommitsInfo;
   /** oci:// targets: false accepts any certificate and plain HTTP. Default true. */
   tlsVerify?: boolean;

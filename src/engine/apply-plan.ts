@@ -3,6 +3,8 @@
  * small bounded pool. Every failure is collected with its file; one bad file
  * never stops the others.
  */
+import { MethodError } from "../errors.ts";
+import { BlobTooLargeError } from "../git/index.ts";
 import type { Logger } from "../log.ts";
 import type { DesiredFile, Touched } from "../methods/index.ts";
 import type { ManagedResource } from "../state/store.ts";
@@ -27,10 +29,17 @@ export interface PlanOutcome {
   lastChangeAt: number;
 }
 
-/** A file at a known blob, read (once) from the job's git source. */
+/** A file at a known blob of the job's git source: read whole (once, small files only) or streamed. */
 export function desiredFile(job: MethodJob, ref: FileRef): DesiredFile {
   let cached: Promise<Buffer> | undefined;
-  return { ...ref, content: () => (cached ??= job.source.readBlob(ref.blob)) };
+  const whole = () =>
+    job.source.readBlob(ref.blob).catch((err: unknown) => {
+      if (!(err instanceof BlobTooLargeError)) throw err;
+      const mib = err.limit / 1024 / 1024;
+      throw new MethodError(`is larger than ${mib} MiB, the most the ${job.impl.kind} method reads into memory; big files belong to filetransfer, which streams them`, ref.path);
+    });
+  const { source } = job;
+  return { ...ref, content: () => (cached ??= whole()), size: () => source.blobSize(ref.blob), stream: () => source.streamBlob(ref.blob), copyTo: (fd) => source.copyBlobTo(ref.blob, fd) };
 }
 
 /** {@link MethodContext.tree} of `job` at `commit`: listed on first use, once. Symlinks and submodules are left out. */

@@ -10,7 +10,7 @@ import { targetKey } from "../config/index.ts";
 import { resolveHealth } from "../config/health.ts";
 import { resolveRollout } from "../config/rollout.ts";
 import { METHOD_KINDS, type CommonMethod, type FetchitConfig } from "../config/types.ts";
-import { createCommitVerifier, createDisconnectedSource, createGitSource, disconnectedLabel, effectiveGitAuth, type GitSource } from "../git/index.ts";
+import { archiveLimits, createCommitVerifier, createDisconnectedSource, createGitSource, disconnectedLabel, effectiveGitAuth, type GitSource } from "../git/index.ts";
 import type { Logger } from "../log.ts";
 import { createOciLayoutSource, createOciSource, createOciVerifier, isLayoutUrl, isOciUrl } from "../oci/index.ts";
 import { methods } from "../methods/index.ts";
@@ -79,7 +79,7 @@ function createSource(t: FetchitConfig["targetConfigs"][number], stateDir: strin
   const oci = { cacheDir: join(stateDir, "oci"), tmpDir: join(stateDir, "tmp"), log };
   if (isOciUrl(t.url)) return createOciSource({ url: t.url, ...oci, tlsVerify: t.tlsVerify !== false });
   if (isLayoutUrl(t.url)) return createOciLayoutSource({ url: t.url, device: t.device, ...oci });
-  if (t.disconnected) return createDisconnectedSource({ url: t.url, device: t.device, branch: t.branch, cacheDir: join(stateDir, "repos", "disconnected"), tmpDir: join(stateDir, "tmp"), log });
+  if (t.disconnected) return createDisconnectedSource({ url: t.url, device: t.device, branch: t.branch, cacheDir: join(stateDir, "repos", "disconnected"), tmpDir: join(stateDir, "tmp"), log, limits: archiveLimits(t) });
   return createGitSource({ url: t.url, branch: t.branch, cacheDir: join(stateDir, "repos"), log, ...(auth ? { auth } : {}), fullHistory });
 }
 

@@ -135,7 +135,8 @@ const FETCHIT_IDENT = { name: "fetchit", email: "fetchit@localhost" };
  */
 export async function importTree(repo: string, root: string, indexFile: string, label: string): Promise<string> {
   const env = { GIT_WORK_TREE: root, GIT_INDEX_FILE: indexFile };
-  await gitAt(repo, ["-c", "core.bare=false", "add", "--all", "--force", "--", "."], env, root);
+  // Files over core.bigFileThreshold are streamed into a pack rather than read whole (git's own memory stays small too).
+  await gitAt(repo, ["-c", "core.bare=false", "-c", "core.bigFileThreshold=1m", "add", "--all", "--force", "--", "."], env, root);
   const tree = (await gitAt(repo, ["write-tree"], env)).trim();
   const head = await currentHead(repo);
   if (head && (await gitAt(repo, ["rev-parse", `${head}^{tree}`])).trim() === tree) return head;

@@ -16,9 +16,10 @@ import { fileURLToPath } from "node:url";
 import { errorMessage, GitError, isRetryable } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import {
-  decodeFingerprint, encodeFingerprint, mountPointOf, probeFile, probeUrl, tempPath, uncompressed, type Fingerprint, type Probe,
+  decodeFingerprint, encodeFingerprint, mountPointOf, probeFile, probeUrl, tempPath, type Fingerprint, type Probe,
 } from "../tasks/image-source.ts";
-import { artifactKind, extractArchive } from "./archive.ts";
+import { artifactKind, extractArchive, gunzipLimited } from "./archive.ts";
+import { DEFAULT_MAX_RATIO, type ArchiveLimits } from "./archive-limits.ts";
 import { currentHead, findGitDir, importBundle, importRepository, importTree, neuterRepository, unwrapSingleDir } from "./disconnected-import.ts";
 import { stripUserinfo } from "./remote-url.ts";
 import { createGitSource } from "./source.ts";
@@ -39,6 +40,8 @@ export interface DisconnectedSourceOptions {
   reuseMs?: number;
   /** /proc/mounts text (tests). */
   readMounts?: () => string;
+  /** Archive bomb limits (`maxExtractedSize`, `maxCompressionRatio`); default: free space less a margin, 200:1. */
+  limits?: ArchiveLimits;
 }
 
 /** The source cannot be looked at now (device not mounted, file or URL absent) and nothing was imported yet. */
@@ -156,30 +159,44 @@ async function importDirectory(repo: string, dir: string, branch: string, label:
   return importTree(repo, dir, join(repo, "fetchit-tree.index"), label);
 }
 
+/** `fetchit` for `…/fetchit.zip`, `x` for `x.tar.gz`: the directory FetchIt joins the entries to. */
+export function archiveBaseName(url: string): string {
+  const path = /^[a-z]+:\/\//i.test(url) ? new URL(url).pathname : url;
+  const name = decodeURIComponent(path.replace(/\/+$/, "").split("/").pop() ?? "");
+  return name.replace(/\.(tar\.gz|tgz|tar|zip|gz)$/i, "");
+}
+
 /** A file: bundle, zip, tar or tar.gz, by its first bytes. */
 async function importFile(repo: string, file: string, o: DisconnectedSourceOptions, label: string): Promise<string> {
   let kind = await artifactKind(file);
   if (kind === "bundle") return importBundle(repo, file, o.branch, label);
-  let archive = { file, cleanup: async () => {} };
+  const limits = o.limits ?? { maxRatio: DEFAULT_MAX_RATIO };
+  let archive = file;
   if (kind === "gzip") {
-    archive = await uncompressed(file, o.tmpDir);
-    kind = await artifactKind(archive.file);
+    archive = await tempPath(o.tmpDir, "gunzip");
+    try {
+      await gunzipLimited(file, archive, label, limits);
+      kind = await artifactKind(archive);
+    } catch (err) {
+      await rm(archive, { force: true });
+      throw err;
+    }
     if (kind !== "tar") {
-      await archive.cleanup();
+      await rm(archive, { force: true });
       throw new GitError(`${label}: a gzip file that does not hold a tar archive; expected a git bundle, zip, tar or tar.gz`);
     }
   }
   if (kind !== "zip" && kind !== "tar") throw new GitError(`${label}: not a git bundle, zip, tar or tar.gz file (judged by its content, not its name)`);
   const dest = await mkdtemp(await tempPath(o.tmpDir, "extract"));
   try {
-    await extractArchive(archive.file, kind, dest, label);
+    await extractArchive(archive, kind, dest, label, { limits, base: archiveBaseName(o.url ?? "") });
     const root = await unwrapSingleDir(dest);
     const gitDir = findGitDir(root);
     if (!gitDir) return await importTree(repo, root, `${dest}.index`, label);
     await neuterRepository(gitDir);
     return await importRepository(repo, gitDir, o.branch, label);
   } finally {
-    await archive.cleanup();
+    if (archive !== file) await rm(archive, { force: true });
     await rm(dest, { recursive: true, force: true });
     await rm(`${dest}.index`, { force: true });
   }

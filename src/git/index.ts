@@ -3,11 +3,12 @@
  * pins) and FetchIt-compatible globs. The engine imports from here only.
  */
 export { createGitSource, ORIGIN_FILE, type GitSourceOptions } from "./source.ts";
-export { pinRef, PIN_PREFIX } from "./objects.ts";
+export { BlobTooLargeError, MAX_WHOLE_BLOB, pinRef, PIN_PREFIX } from "./objects.ts";
 export { compileGlob, matchGlob, type GlobMatcher } from "./glob.ts";
 export { remoteKind, repoDirFor, stripUserinfo, toFetchUrl, type RemoteKind } from "./remote-url.ts";
 export { normalizeTargetPath } from "./diff.ts";
 export { HEAD_REF } from "./fetch.ts";
+export { archiveLimits } from "./archive-limits.ts";
 export { createDisconnectedSource, disconnectedLabel, SourceUnavailableError, type DisconnectedSourceOptions } from "./disconnected.ts";
 export { createCommitVerifier, type CommitVerifier, type VerifyKeys } from "./verify.ts";
 export { effectiveGitAuth, httpAuthHeaders, type AuthOrigin, type TokenScheme } from "./auth.ts";

@@ -12,10 +12,63 @@ import type { CommitInfo } from "./types.ts";
 /** Prefix of the refs that keep applied commits alive. */
 export const PIN_PREFIX = "refs/fetchit/applied/";
 
-/** Exact bytes of blob `sha`. */
-export async function readBlob(git: GitRunner, sha: string): Promise<Buffer> {
+/**
+ * Largest blob read whole into memory (templates, units, specs, YAML). Bigger
+ * blobs are refused, so a 1 GB file never lands in memory by accident; only
+ * {@link streamBlob} reads them.
+ */
+export const MAX_WHOLE_BLOB = 32 * 1024 * 1024;
+
+/** A blob over the size a whole read allows. */
+export class BlobTooLargeError extends GitError {
+  constructor(readonly sha: string, readonly limit: number) {
+    super(`blob ${sha} is larger than ${limit} bytes, the most fetchit reads whole into memory`, { retryable: false });
+  }
+}
+
+/** Size in bytes of blob `sha`, without reading it. */
+export async function blobSize(git: GitRunner, sha: string): Promise<number> {
   assertSha(sha, "blob");
-  return git.blob(sha);
+  // Not `${sha}^{blob}`: peeling parses the object, which hashes all of it (12 s for 300 MiB on a busy box).
+  const out = (await git.run(["cat-file", "-s", sha])).trim();
+  if (!/^\d+$/.test(out)) throw new GitError(`git cat-file -s ${sha}: unexpected answer ${JSON.stringify(out)}`);
+  return Number(out);
+}
+
+/**
+ * The bytes of blob `sha` in chunks as `git cat-file blob` writes them (pipe
+ * sized, 64-256 KiB): memory stays bounded whatever the blob's size. Ends
+ * with a GitError when git fails; stopping early ends git.
+ */
+export async function* streamBlob(git: GitRunner, sha: string): AsyncGenerator<Uint8Array> {
+  assertSha(sha, "blob");
+  const s = git.stream(["cat-file", "blob", sha]);
+  let finished = false;
+  try {
+    for await (const chunk of s.stdout) yield chunk;
+    finished = true;
+  } finally {
+    if (!finished) s.kill();
+  }
+  await s.done;
+}
+
+/** Writes blob `sha` into the open file `fd` (git writes it; nothing passes through this process). */
+export async function copyBlobTo(git: GitRunner, sha: string, fd: number): Promise<void> {
+  assertSha(sha, "blob");
+  await git.toFile(["cat-file", "blob", sha], fd);
+}
+
+/** Exact bytes of blob `sha`; a {@link BlobTooLargeError} past `max` bytes (read stops there). */
+export async function readBlob(git: GitRunner, sha: string, max = MAX_WHOLE_BLOB): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of streamBlob(git, sha)) {
+    size += chunk.length;
+    if (size > max) throw new BlobTooLargeError(sha, max);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
 }
 
 /** True when commit `sha` is in the local object store. */

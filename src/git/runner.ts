@@ -35,14 +35,27 @@ export interface GitRunner {
   run(args: string[]): Promise<string>;
   /** Like run, but also succeeds with null when git exits non-zero (for probes such as `cat-file -e`). */
   tryRun(args: string[]): Promise<string | null>;
-  /** `git show --binary <sha>^{blob}`: exact bytes of one blob. */
-  blob(sha: string): Promise<Buffer>;
   /**
    * Like run, through Bun.spawn instead of simple-git: for the command every
    * tick runs (`ls-remote`). Measured on a compiled binary running it 10 times
    * a second: simple-git's child_process path settles ~10 MB higher in RSS.
    */
   light(args: string[]): Promise<string>;
+  /**
+   * Runs git through Bun.spawn with its stdout as a stream, for output of any
+   * size (a blob): read it in chunks, then await `done` (rejects with git's
+   * stderr on a non-zero exit). `kill` ends git when the reader stops early.
+   */
+  stream(args: string[]): GitStream;
+  /** Runs git with its stdout written straight into the open file `fd` (no byte passes through fetchit). */
+  toFile(args: string[], fd: number): Promise<void>;
+}
+
+/** A git command whose stdout is read as it comes. */
+export interface GitStream {
+  stdout: ReadableStream<Uint8Array>;
+  done: Promise<void>;
+  kill(): void;
 }
 
 /** Ambient GIT_* variables worth keeping (TLS trust set up by the operator); all others are dropped. */
@@ -100,8 +113,29 @@ export function createGitRunner(opts: GitRunnerOptions): GitRunner {
     light: (args) => exec(args, () => spawnGit(args, opts.dir, env, timeout)),
     run: (args) => exec(args, () => git.raw(args)),
     tryRun: (args) => exec(args, () => git.raw(args)).catch(() => null),
-    blob: (sha) => exec(["show", "--binary", `${sha}^{blob}`], () => git.showBuffer([`${sha}^{blob}`])),
+    stream: (args) => {
+      opts.trace?.(args.map(maskUrl));
+      return streamGit(args, opts.dir, env);
+    },
+    toFile: (args, fd) => {
+      opts.trace?.(args.map(maskUrl));
+      return streamGit(args, opts.dir, env, fd).done;
+    },
   };
+}
+
+/**
+ * {@link GitRunner.stream}: stderr is kept (last 4 KiB) for the error. No
+ * time limit: these commands read the local object store (nothing can stall
+ * on a network), and a 2 GiB blob onto a slow SD card may take minutes.
+ */
+function streamGit(args: string[], cwd: string, env: Record<string, string>, fd?: number): GitStream {
+  const proc = Bun.spawn(["git", ...args], { cwd, env, stdin: "ignore", stdout: fd ?? "pipe", stderr: "pipe" });
+  const done = Promise.all([new Response(proc.stderr).text(), proc.exited]).then(([err, code]) => {
+    if (code !== 0) throw new GitError(`git ${args[0] ?? ""}: ${maskUrl(err.trim().slice(-4096)) || `exited with ${code}`}`);
+  });
+  done.catch(() => {}); // observed by the caller; never an unhandled rejection when it stopped reading early
+  return { stdout: proc.stdout as ReadableStream<Uint8Array>, done, kill: () => proc.kill() };
 }
 
 /** Runs git with Bun.spawn; rejects with git's stderr on a non-zero exit. */

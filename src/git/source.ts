@@ -11,7 +11,7 @@ import { GitError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { diffCommits, pathExistsAt } from "./diff.ts";
 import { fetchBranch, HEAD_REF, lsRemoteHead, missingBranchError, type RemoteRef } from "./fetch.ts";
-import { hasCommit, pinCommit, readBlob, readCommitInfo, unpinCommit } from "./objects.ts";
+import { blobSize, copyBlobTo, hasCommit, pinCommit, readBlob, readCommitInfo, streamBlob, unpinCommit } from "./objects.ts";
 import { inClone, type CloneState } from "./repair.ts";
 import { repoDirFor, stripUserinfo, toFetchUrl } from "./remote-url.ts";
 import { createGitRunner, type GitRunner } from "./runner.ts";
@@ -98,6 +98,11 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     diff: use(diffCommits),
     pathExists: use(pathExistsAt),
     readBlob: use(readBlob),
+    blobSize: use(blobSize),
+    copyBlobTo: use(copyBlobTo),
+    streamBlob: async function* (sha) {
+      yield* streamBlob(await ctx.git(), sha);
+    },
     commitInfo: use(readCommitInfo),
     hasCommit: use(hasCommitChecked(ctx)),
     pin: use(pinCommit),

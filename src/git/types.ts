@@ -67,8 +67,14 @@ export interface GitSource {
   diff(from: string | null, to: string, filter: PathFilter): Promise<FileChange[]>;
   /** True when `path` ("" or "." = root) exists in `commit` (a file or directory). */
   pathExists(commit: string, path: string): Promise<boolean>;
-  /** Exact bytes of a blob. */
-  readBlob(sha: string): Promise<Buffer>;
+  /** Exact bytes of a blob read whole; refused past `maxBytes` (default 32 MiB, see objects.ts MAX_WHOLE_BLOB). */
+  readBlob(sha: string, maxBytes?: number): Promise<Buffer>;
+  /** Size in bytes of a blob, without reading it. */
+  blobSize(sha: string): Promise<number>;
+  /** The bytes of a blob in chunks, never whole in memory (for files of any size). */
+  streamBlob(sha: string): AsyncIterable<Uint8Array>;
+  /** Writes a blob into the open file `fd` at its current offset (git writes it; no byte passes through fetchit's memory). */
+  copyBlobTo(sha: string, fd: number): Promise<void>;
   commitInfo(sha: string): Promise<CommitInfo>;
   /** True when the commit is in the local object store. */
   hasCommit(sha: string): Promise<boolean>;

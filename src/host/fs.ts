@@ -7,6 +7,9 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { hostFileError } from "../errors.ts";
+import { hashFile, spaceShortfall, writeStreamAtomic, type FileDigest, type StreamSource, type StreamWriteOptions, type StreamWritten } from "./fs-stream.ts";
+
+export type { FileDigest, StreamSource, StreamWriteOptions, StreamWritten } from "./fs-stream.ts";
 
 export interface FileStat {
   kind: "file" | "dir" | "symlink" | "other";
@@ -30,6 +33,18 @@ export interface HostFs {
   /** Removes a directory if empty; false otherwise. */
   removeEmptyDir(path: string): Promise<boolean>;
   readDir(path: string): Promise<string[]>;
+  /**
+   * Like writeFileAtomic for content of any size: chunks (or a writer given
+   * the temp file's descriptor) go to a temp file, counted (and hashed when
+   * asked) from the disk, fsync, rename, fsync of the directory. With
+   * `size`, content of another length is refused; on any failure the old
+   * file stays.
+   */
+  writeStreamAtomic(path: string, source: StreamSource, opts?: StreamWriteOptions): Promise<StreamWritten>;
+  /** sha256 and git blob id of a file, read once in chunks; null when missing. */
+  hashFile(path: string, blobFormat?: "sha1" | "sha256"): Promise<FileDigest | null>;
+  /** Free bytes at `path` when fewer than `bytes` plus a margin are free; undefined when there is room. */
+  spaceShortfall(path: string, bytes: number): Promise<number | undefined>;
 }
 
 export function sha256(data: Uint8Array | string): string {
@@ -188,6 +203,9 @@ export function createHostFs(root = "/"): HostFs {
         throw err;
       }
     },
+    writeStreamAtomic: (p, source, opts) => writeStreamAtomic(resolve(p), source, opts),
+    hashFile: (p, format) => hashFile(resolve(p), format),
+    spaceShortfall: (p, bytes) => spaceShortfall(resolve(p), bytes),
     async readDir(p) {
       try {
         return await fsp.readdir(resolve(p));

@@ -3,12 +3,16 @@
  * keeping sub-directories, writing atomically, and removing files that were
  * deleted from git. Symlinks in the repository and any path that would leave
  * the destination (through `..` or a symlink on the host) are refused.
+ * Content is written by git into a temp file next to the destination, so
+ * memory does not depend on the file's size; "unchanged?" compares the file
+ * on disk with the blob id, read once, and never loads the blob. A file's
+ * recorded hash is its git blob id (sha256 of the content before 2026-12).
  */
-import { join, normalize, posix } from "node:path";
+import { dirname, join, normalize, posix } from "node:path";
 import type { FileTransferMethod } from "../config/types.ts";
 import { MethodError } from "../errors.ts";
-import { sha256 } from "../host/fs.ts";
-import type { Method, MethodContext } from "./types.ts";
+import { formatBytes, spaceMargin } from "../host/fs-stream.ts";
+import type { ApplyResult, DesiredFile, Method, MethodContext } from "./types.ts";
 
 type Ctx = MethodContext<FileTransferMethod>;
 
@@ -60,8 +64,9 @@ export const filetransfer: Method<FileTransferMethod> = {
     }
   },
 
+  /** The resource's hash is the git blob id: known without reading the file (a plan of a 2 GiB file reads nothing). */
   async identify(ctx, file) {
-    return { name: destinationOf(destDirOf(ctx), file.relPath), hash: sha256(await file.content()) };
+    return { name: destinationOf(destDirOf(ctx), file.relPath), hash: file.blob };
   },
 
   async apply(ctx, file, previous) {
@@ -70,14 +75,8 @@ export const filetransfer: Method<FileTransferMethod> = {
     const destDir = destDirOf(ctx);
     const dest = destinationOf(destDir, file.relPath);
     await checkPathOnHost(ctx, destDir, file.relPath);
-    const data = await file.content();
-    const hash = sha256(data);
     if (previous && previous.name !== dest) await this.remove(ctx, previous, file.relPath);
-    const current = await ctx.fs.readFile(dest);
-    if (current && sha256(current) === hash) return { resource: { name: dest, hash }, changed: false };
-    await ctx.fs.writeFileAtomic(dest, data, file.mode === "100755" ? 0o755 : 0o644);
-    ctx.log.info(current ? "file updated" : "file created", { file: file.path, dest });
-    return { resource: { name: dest, hash }, changed: true };
+    return place(ctx, file, dest);
   },
 
   /**
@@ -97,3 +96,32 @@ export const filetransfer: Method<FileTransferMethod> = {
     if (path.startsWith(destDir + "/")) await pruneEmptyDirs(ctx, destDir, path);
   },
 };
+
+/** The blob's content at `dest`, unless the file there already holds it (same size, same git blob id). */
+async function place(ctx: Ctx, file: DesiredFile, dest: string): Promise<ApplyResult> {
+  const size = await file.size();
+  const current = await ctx.fs.lstat(dest);
+  if (current && current.size === size) {
+    const digest = await ctx.fs.hashFile(dest, file.blob.length === 64 ? "sha256" : "sha1");
+    if (digest && digest.gitBlob === file.blob) return { resource: { name: dest, hash: file.blob }, changed: false };
+  }
+  const free = await ctx.fs.spaceShortfall(dirname(dest), size);
+  if (free !== undefined) {
+    throw new MethodError(
+      `not enough free space for ${dest}: the file is ${formatBytes(size)}, ${formatBytes(free)} is free there and fetchit keeps ${formatBytes(spaceMargin(size))} spare; ` +
+        `nothing was written${current ? " and the old file was left in place" : ""}. Free space on that file system or point destinationDirectory elsewhere`,
+      file.path,
+      { retryable: true },
+    );
+  }
+  let written;
+  try {
+    written = await ctx.fs.writeStreamAtomic(dest, (fd) => file.copyTo(fd), { mode: file.mode === "100755" ? 0o755 : 0o644, size });
+  } catch (err) {
+    if ((err as { code?: string }).code !== "ENOSPC") throw err;
+    const left = current ? "; the old file was left in place" : "";
+    throw new MethodError(`no space left on the file system of ${dest} while writing ${formatBytes(size)}${left}`, file.path, { cause: err, retryable: true });
+  }
+  ctx.log.info(current ? "file updated" : "file created", { file: file.path, dest, bytes: written.bytes });
+  return { resource: { name: dest, hash: file.blob }, changed: true };
+}

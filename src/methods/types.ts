@@ -21,7 +21,18 @@ export interface DesiredFile {
   blob: string;
   /** Git file mode: 100644, 100755, 120000 (symlink), 160000 (submodule). */
   mode: string;
+  /**
+   * The whole content, for methods whose files are small (specs, YAML, units,
+   * playbooks). Refused with an error naming the file past 32 MiB, so a big
+   * file is never loaded by accident; big files are read with {@link stream}.
+   */
   content(): Promise<Buffer>;
+  /** Size in bytes, without reading the content. */
+  size(): Promise<number>;
+  /** The content in chunks (bounded memory whatever the size); each call reads it afresh. */
+  stream(): AsyncIterable<Uint8Array>;
+  /** Writes the content into the open file `fd` without passing it through fetchit's memory (git writes it). */
+  copyTo(fd: number): Promise<void>;
 }
 
 export interface MethodContext<C extends CommonMethod = CommonMethod> {

@@ -42,7 +42,7 @@ test("no ansible on the host and no Podman for the fallback image: the error say
   const deps = { podman: createPodmanClient(join(dir, "no-podman.sock")), fs: createHostFs(), exec, state: createStateStore(createHostFs(), dir), log };
   const ctx = methodContext(deps, "t1", { name: "play", schedule: "@hourly", targetPath: "playbooks", timeout: 60 }, log);
   const content = Buffer.from("- hosts: localhost\n  tasks: []\n");
-  const file = { relPath: "site.yml", path: "playbooks/site.yml", blob: "x", mode: "100644", content: async () => content };
+  const file = { relPath: "site.yml", path: "playbooks/site.yml", blob: "x", mode: "100644", content: async () => content, size: async () => content.length, stream: async function* () { yield content; }, copyTo: async () => {} };
   const err = await ansible.apply(ctx, file).then(() => undefined, (e: unknown) => e as Error);
   expect(err?.message).toStartWith(`playbooks/site.yml: cannot run the playbook: ansible-playbook is not in PATH on this host, and the fallback image ${DEFAULT_ANSIBLE_IMAGE} is not available (`);
   expect(err?.message).toContain("Install ansible-core on the host (Debian/Ubuntu: apt-get install ansible-core; Fedora/RHEL: dnf install ansible-core), or set `image:`");

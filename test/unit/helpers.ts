@@ -3,7 +3,7 @@
  * GitSource over hand-written commits, a recording Method, and a PodmanClient
  * that only knows about images.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EngineDeps } from "../../src/engine/context.ts";
@@ -84,6 +84,15 @@ export function fakeSource(commits: Record<string, Tree>, head: string): FakeSou
     },
     async readBlob(sha) {
       return Buffer.from(sha.replace(/^blob:/, ""));
+    },
+    async blobSize(sha) {
+      return Buffer.byteLength(sha.replace(/^blob:/, ""));
+    },
+    async *streamBlob(sha) {
+      yield Buffer.from(sha.replace(/^blob:/, ""));
+    },
+    async copyBlobTo(sha, fd) {
+      writeSync(fd, Buffer.from(sha.replace(/^blob:/, "")));
     },
     async commitInfo(sha) {
       return { sha, subject: `subject of ${sha}`, date: "2024-01-01T00:00:00Z" };

@@ -1,0 +1,109 @@
+/**
+ * Scenario 6, large file (issue 16): one file of 300 MiB and 2 GiB (quick:
+ * 64 MiB) through filetransfer with the compiled binary, from git and from a
+ * tar on a disconnected source, side by side with `git cat-file blob SHA >
+ * dest` and `tar -xf` on the same machine in the same run. Peak RSS is
+ * VmHWM from /proc/PID/status. The file is text from a fast generator
+ * (`yes | head -c`), so making the 2 GiB repository takes minutes, not hours.
+ *
+ * From git, the clone is made first by a run whose targetPath holds nothing,
+ * so the measured run is the apply alone (no fetch), like the baseline.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { HEAD_REF, repoDirFor } from "../src/git/index.ts";
+import { run } from "../test/support/archives.ts";
+import { bigFile, peakRss, type PeakRun } from "../test/support/big-files.ts";
+import { createRemote, tempDir } from "../test/support/git.ts";
+import { type BenchOptions, type Row, type ScenarioResult, ensureBinary, printTable } from "./lib.ts";
+
+const MiB = 1024 * 1024;
+const mb = (kb: number) => kb / 1024;
+
+const ftYaml = (url: string, targetPath: string, dest: string, extra = "") =>
+  `targetConfigs:\n  - name: big\n    url: ${url}\n    branch: main\n${extra}    filetransfer:\n      - name: ft-${targetPath}\n        targetPath: ${targetPath}\n        destinationDirectory: ${dest}\n        schedule: "@hourly"\n`;
+
+async function sync(bin: string, dir: string, yaml: string): Promise<PeakRun> {
+  writeFileSync(join(dir, "config.yaml"), yaml);
+  const r = await peakRss([bin, "sync", "--config", join(dir, "config.yaml"), "--state-dir", join(dir, "state"), "--log-level", "warn"]);
+  if (r.code !== 0) throw new Error(`fetchit sync failed (${r.code}): ${r.out}`);
+  return r;
+}
+
+/** `sh -c "exec CMD > OUT"`: the measured process is CMD itself (exec), its output in a file. */
+const shell = (cmd: string) => peakRss(["sh", "-c", `exec ${cmd}`]);
+
+async function fromGit(bin: string, bytes: number, idleKb: number): Promise<{ rows: Row[]; detail: Record<string, number> }> {
+  const label = `${Math.round(bytes / MiB)} MiB`;
+  const remote = await createRemote({ "empty/.keep": "" });
+  mkdirSync(join(remote.dir, "files"));
+  await bigFile(join(remote.dir, "files", "model.bin"), bytes);
+  await remote.commit({}, "big file");
+  const dir = tempDir("fetchit-bench-big-");
+  const dest = join(dir, "out");
+  const fetch = await sync(bin, dir, ftYaml(remote.url, "empty", join(dir, "unused")));
+  const apply = await sync(bin, dir, ftYaml(remote.url, "files", dest));
+  const clone = repoDirFor(join(dir, "state", "repos"), remote.url, "main");
+  const sha = (await run(["git", "--git-dir", clone, "rev-parse", `${HEAD_REF}:files/model.bin`], "/")).trim();
+  const plain = await shell(`git --git-dir '${clone}' cat-file blob ${sha} > '${join(dir, "plain.bin")}'`);
+  rmSync(join(dir, "plain.bin"));
+  const synced = await peakRss(["sh", "-c", `git --git-dir '${clone}' cat-file blob ${sha} > '${join(dir, "plain.bin")}' && sync '${join(dir, "plain.bin")}'`]);
+  const ratio = apply.ms / plain.ms;
+  return {
+    rows: [
+      { what: `git ${label}: fetchit apply (filetransfer, fsync)`, value: apply.ms / 1000, unit: "s" },
+      { what: `git ${label}: git cat-file blob > dest`, value: plain.ms / 1000, unit: "s" },
+      { what: `git ${label}: git cat-file blob > dest && sync dest`, value: synced.ms / 1000, unit: "s" },
+      { what: `git ${label}: fetchit time / git cat-file`, value: ratio, unit: "×", target: "≤ 1.5", ok: ratio <= 1.5 },
+      { what: `git ${label}: fetchit peak RSS over idle`, value: mb(apply.peakKb - idleKb), unit: "MiB", target: "≤ 32", ok: apply.peakKb - idleKb <= 32 * 1024 },
+      { what: `git ${label}: git cat-file peak RSS`, value: mb(plain.peakKb), unit: "MiB" },
+      { what: `git ${label}: fetchit first fetch (git fetch, not streamed by fetchit)`, value: fetch.ms / 1000, unit: "s" },
+    ],
+    detail: { bytes, applyMs: apply.ms, applyPeakKb: apply.peakKb, catFileMs: plain.ms, catFileSyncMs: synced.ms, catFilePeakKb: plain.peakKb, fetchMs: fetch.ms, fetchPeakKb: fetch.peakKb },
+  };
+}
+
+async function fromTar(bin: string, bytes: number, idleKb: number): Promise<{ rows: Row[]; detail: Record<string, number> }> {
+  const label = `${Math.round(bytes / MiB)} MiB`;
+  const src = tempDir("fetchit-bench-tree-");
+  mkdirSync(join(src, "files"));
+  await bigFile(join(src, "files", "model.bin"), bytes);
+  const dir = tempDir("fetchit-bench-tar-");
+  const tar = join(dir, "models.tar");
+  await run(["tar", "-cf", tar, "."], src);
+  rmSync(src, { recursive: true });
+  const out = join(dir, "x");
+  mkdirSync(out);
+  const plain = await shell(`tar -xf '${tar}' -C '${out}'`);
+  rmSync(out, { recursive: true });
+  const r = await sync(bin, dir, ftYaml(tar, "files", join(dir, "dest"), "    disconnected: true\n"));
+  return {
+    rows: [
+      { what: `tar ${label}: fetchit sync (extract, import into git, filetransfer)`, value: r.ms / 1000, unit: "s" },
+      { what: `tar ${label}: tar -xf`, value: plain.ms / 1000, unit: "s" },
+      { what: `tar ${label}: fetchit peak RSS over idle`, value: mb(r.peakKb - idleKb), unit: "MiB", target: "≤ 32", ok: r.peakKb - idleKb <= 32 * 1024 },
+      { what: `tar ${label}: tar -xf peak RSS`, value: mb(plain.peakKb), unit: "MiB" },
+    ],
+    detail: { bytes, syncMs: r.ms, syncPeakKb: r.peakKb, tarMs: plain.ms, tarPeakKb: plain.peakKb },
+  };
+}
+
+export async function largeFile(opts: BenchOptions): Promise<ScenarioResult> {
+  const bin = await ensureBinary();
+  const small = await createRemote({ "files/a.txt": "a\n" });
+  const idleDir = tempDir("fetchit-bench-idle-");
+  const idle = await sync(bin, idleDir, ftYaml(small.url, "files", join(idleDir, "out")));
+  const rows: Row[] = [{ what: "idle: fetchit sync of one small file, peak RSS", value: mb(idle.peakKb), unit: "MiB" }];
+  const detail: Record<string, unknown> = { idlePeakKb: idle.peakKb };
+  const sizes = opts.quick ? [64 * MiB] : (process.env.BENCH_LARGE_SIZES ?? "300,2048").split(",").map((s) => Number(s) * MiB);
+  for (const bytes of sizes) {
+    const g = await fromGit(bin, bytes, idle.peakKb);
+    printTable({ scenario: `8. large file, git, ${bytes / MiB} MiB (so far)`, rows: g.rows });
+    const t = await fromTar(bin, bytes, idle.peakKb);
+    printTable({ scenario: `8. large file, tar, ${bytes / MiB} MiB (so far)`, rows: t.rows });
+    rows.push(...g.rows, ...t.rows);
+    detail[`git-${bytes}`] = g.detail;
+    detail[`tar-${bytes}`] = t.detail;
+  }
+  return { scenario: "8. large file", rows, detail };
+}
