@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { silentLogger } from "../../src/log.ts";
-import { Scheduler } from "../../src/scheduler/scheduler.ts";
+import { Scheduler, START_CONCURRENCY } from "../../src/scheduler/scheduler.ts";
 import { collectingLogger } from "./helpers.ts";
 
 const YEARLY = "0 0 1 1 *";
@@ -48,6 +48,30 @@ describe("Scheduler", () => {
     expect(info?.id).toBe("y");
     expect(info?.running).toBe(false);
     expect(info?.nextRun?.toISOString()).toMatch(/^\d{4}-01-01T00:00:00\.000Z$/);
+  });
+
+  test(`first runs go ${START_CONCURRENCY} at a time (boot is staggered); later runs are not gated`, async () => {
+    const s = make();
+    let gates = Array.from({ length: 5 }, () => gate());
+    let running = 0;
+    let most = 0;
+    let started = 0;
+    for (const i of gates.keys()) {
+      s.add({ id: `j${i}`, pattern: YEARLY, run: async () => { started++; most = Math.max(most, ++running); await gates[i]!.p; running--; } });
+    }
+    await Bun.sleep(20);
+    expect(started).toBe(START_CONCURRENCY);
+    gates[0]!.open();
+    expect(await waitFor(() => started === START_CONCURRENCY + 1, 1000)).toBe(true);
+    for (const g of gates) g.open();
+    expect(await waitFor(() => started === 5 && running === 0, 1000)).toBe(true);
+    expect(most).toBe(START_CONCURRENCY);
+    // second runs, all at once and all held: none waits for another
+    gates = gates.map(() => gate());
+    const runs = gates.map((_, i) => s.trigger(`j${i}`));
+    expect(await waitFor(() => running === 5, 1000)).toBe(true);
+    for (const g of gates) g.open();
+    await Promise.all(runs);
   });
 
   test("adding the same id twice throws", () => {
