@@ -42,6 +42,8 @@ interface Entry {
  * first run of a burst ends, one full GC returns the burst's garbage.
  */
 export const START_CONCURRENCY = 2;
+/** A slow first run (a remote that does not answer, a long playbook) holds its slot this long at most, so it never holds the others back. */
+export const START_SLOT_MS = 5_000;
 
 export class Scheduler {
   private entries = new Map<string, Entry>();
@@ -106,16 +108,24 @@ export class Scheduler {
     await e.inFlight;
   }
 
-  /** A first run, behind the start-up gate ({@link START_CONCURRENCY}). */
+  /** A first run, behind the start-up gate; it gives its slot back when done or after {@link START_SLOT_MS}, whichever comes first. */
   private async gated(e: Entry): Promise<void> {
     if (this.startSlots > 0) this.startSlots--;
     else await new Promise<void>((r) => this.startWaiters.push(r));
-    try {
-      if (!e.cancelled) await e.job.run();
-    } finally {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      clearTimeout(timer);
       const next = this.startWaiters.shift();
       if (next) next();
       else if (++this.startSlots === START_CONCURRENCY) Bun.gc(true); // the start-up burst is over: give its garbage back once
+    };
+    const timer = setTimeout(release, START_SLOT_MS);
+    try {
+      if (!e.cancelled) await e.job.run();
+    } finally {
+      release();
     }
   }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { silentLogger } from "../../src/log.ts";
-import { Scheduler, START_CONCURRENCY } from "../../src/scheduler/scheduler.ts";
+import { Scheduler, START_CONCURRENCY, START_SLOT_MS } from "../../src/scheduler/scheduler.ts";
 import { collectingLogger } from "./helpers.ts";
 
 const YEARLY = "0 0 1 1 *";
@@ -73,6 +73,18 @@ describe("Scheduler", () => {
     for (const g of gates) g.open();
     await Promise.all(runs);
   });
+
+  test(`a first run that hangs holds its start-up slot ${START_SLOT_MS / 1000} s at most`, async () => {
+    const s = make();
+    const stuck = gate();
+    let started = 0;
+    for (let i = 0; i < START_CONCURRENCY; i++) s.add({ id: `stuck${i}`, pattern: YEARLY, run: async () => void (await stuck.p) });
+    s.add({ id: "next", pattern: YEARLY, run: async () => void started++ });
+    await Bun.sleep(START_SLOT_MS / 2);
+    expect(started).toBe(0);
+    expect(await waitFor(() => started === 1, START_SLOT_MS + 2_000)).toBe(true);
+    stuck.open();
+  }, 20_000);
 
   test("adding the same id twice throws", () => {
     const s = make();
