@@ -12,8 +12,10 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfigFile } from "../../src/config/index.ts";
+import { ExitError } from "../../src/errors.ts";
 import { serveArchives, type ArchiveServer } from "../support/archives.ts";
-import { harness, SLEEPER } from "../support/fetchit.ts";
+import { harness, SLEEPER, waitFor } from "../support/fetchit.ts";
+import { spawnFetchit } from "../support/process.ts";
 import { localConfig, makeUpstreamImages, upstreamConfigs, upstreamCopy, upstreamFile, upstreamTree } from "../support/fetchit-upstream.ts";
 import { tempDir } from "../support/git.ts";
 import { sharedPodman, type TestPodman } from "../support/podman.ts";
@@ -155,6 +157,33 @@ test("examples/single-raw (no config of its own names it) runs with a raw target
   await syncOk(h);
   expect(await running()).toEqual(["welcome"]);
 }, 120_000);
+
+test("gitsign-verify-config.yaml: not run (gitsign needs the network), and sync says why", async () => {
+  const { h } = await example("gitsign-verify-config.yaml");
+  const err = await h.cli("sync").then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ExitError);
+  expect((err as ExitError).exitCode).toBe(2);
+  expect((err as ExitError).message).toContain("gitsignVerify: gitsign (Sigstore/Rekor) verification is not supported");
+});
+
+test("config-url.yaml: `fetchit run` loads config-reload.yaml from its configURL, then runs examples/raw", async () => {
+  await podman.reset();
+  const reloaded = localConfig(await upstreamFile("examples/config-reload.yaml"), { repoUrl });
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(reloaded) });
+  try {
+    const remoteUrl = "https://raw.githubusercontent.com/containers/fetchit/main/examples/config-reload.yaml";
+    const { h } = await example("config-url.yaml", { [remoteUrl]: `http://127.0.0.1:${server.port}/examples/config-reload.yaml` });
+    const proc = spawnFetchit(["run", ...h.flags()], podman.env);
+    try {
+      await waitFor("examples/raw running", async () => (await running()).length === 4, 150_000);
+      expect(await running()).toEqual(RAW);
+    } finally {
+      expect(await proc.stop()).toBe(0);
+    }
+  } finally {
+    server.stop(true);
+  }
+}, 180_000);
 
 test("ansible.yaml: planned from examples/ansible (its playbook installs zsh from the internet, so it is not run here)", async () => {
   const { h } = await example("ansible.yaml");
