@@ -9,13 +9,14 @@
  * The systemd examples run in the systemd testbed (test/systemd/fetchit-units.test.ts).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfigFile } from "../../src/config/index.ts";
 import { ExitError } from "../../src/errors.ts";
 import { serveArchives, type ArchiveServer } from "../support/archives.ts";
 import { harness, SLEEPER, waitFor } from "../support/fetchit.ts";
 import { spawnFetchit } from "../support/process.ts";
+import { startSshd } from "../support/sshd.ts";
 import { localConfig, makeUpstreamImages, upstreamConfigs, upstreamCopy, upstreamFile, upstreamTree } from "../support/fetchit-upstream.ts";
 import { tempDir } from "../support/git.ts";
 import { sharedPodman, type TestPodman } from "../support/podman.ts";
@@ -184,6 +185,24 @@ test("config-url.yaml: `fetchit run` loads config-reload.yaml from its configURL
     server.stop(true);
   }
 }, 180_000);
+
+test("ssh-config.yaml: filetransfer over ssh with `sshKeyFile: id_rsa` from ~/.ssh of the user running fetchit", async () => {
+  const sshd = await startSshd();
+  try {
+    const home = tempDir("fetchit-upstream-home-");
+    mkdirSync(join(home, ".ssh"), { mode: 0o700 });
+    copyFileSync(sshd.clientKey, join(home, ".ssh", "id_rsa"));
+    copyFileSync(sshd.knownHosts, join(home, ".ssh", "known_hosts"));
+    const { h, dest } = await example("ssh-config.yaml");
+    h.writeConfig(readFileSync(h.configFile, "utf8").replace(repoUrl, sshd.url(repoUrl.slice("file://".length))));
+    const proc = spawnFetchit(["sync", ...h.flags()], { HOME: home });
+    const code = await proc.proc.exited;
+    expect({ code, out: code ? proc.output() : "" }).toEqual({ code: 0, out: "" });
+    expect(readFileSync(join(dest, "0", "hello.txt"), "utf8")).toBe(await upstreamFile("examples/filetransfer/hello.txt"));
+  } finally {
+    await sshd.close();
+  }
+}, 120_000);
 
 test("ansible.yaml: planned from examples/ansible (its playbook installs zsh from the internet, so it is not run here)", async () => {
   const { h } = await example("ansible.yaml");
