@@ -43,7 +43,7 @@ interface Entry {
  */
 export const START_CONCURRENCY = 2;
 /** A slow first run (a remote that does not answer, a long playbook) holds its slot this long at most, so it never holds the others back. */
-export const START_SLOT_MS = 5_000;
+export const START_SLOT_MS = 15_000;
 
 export class Scheduler {
   private entries = new Map<string, Entry>();

@@ -84,7 +84,7 @@ describe("Scheduler", () => {
     expect(started).toBe(0);
     expect(await waitFor(() => started === 1, START_SLOT_MS + 2_000)).toBe(true);
     stuck.open();
-  }, 20_000);
+  }, 40_000);
 
   test("adding the same id twice throws", () => {
     const s = make();
