@@ -2,7 +2,8 @@
  * FetchIt users' repositories, unchanged: every example config of FetchIt's
  * own repository (containers/fetchit, examples/*.yaml) validates, and each
  * one that can run on this host is synced against a local copy of that
- * repository over file:// with real Podman 4 and git. Only URLs and
+ * repository over file:// with real Podman 4 and git (and Podman 5.4 with
+ * FETCHIT_TEST_PODMAN=5). Only URLs and
  * destination directories are pointed here; the content (raw JSON/YAML,
  * kube YAML, files, units) is FetchIt's, byte for byte. The images keep
  * their names and are made locally (see fetchit-upstream.ts).
@@ -82,7 +83,7 @@ for (const name of ["raw-config.yaml", "ci-config.yaml", "config-reload.yaml", "
     expect(caps.trim()).toBe("null"); // CapDrop: ["all"]
     expect(await podman.cli(["container", "inspect", "--format", "{{range .Config.Env}}{{.}} {{end}}", "colors2"])).toContain("APP_COLOR=pink");
     const ports = JSON.parse(await podman.cli(["container", "inspect", "--format", "{{json .HostConfig.PortBindings}}", "colors2"]));
-    expect(ports).toEqual({ "8080/tcp": [{ HostIp: "", HostPort: "9080" }] }); // as the example publishes it
+    expect(ports).toEqual({ "8080/tcp": [{ HostIp: expect.stringMatching(/^(|0\.0\.0\.0)$/), HostPort: "9080" }] }); // as the example publishes it (all addresses: "" on Podman 4, 0.0.0.0 on 5)
     expect((await h.cli("sync", "--method", "raw")).code).toBe(0); // unchanged: nothing recreated
     expect(await running()).toEqual(RAW);
   }, 120_000);
