@@ -67,6 +67,27 @@ export function cpuMs(pid: number): { self: number; children: number } {
   return { self: ((f[11]! + f[12]!) * 1000) / CLK_TCK, children: ((f[13]! + f[14]!) * 1000) / CLK_TCK };
 }
 
+/**
+ * Memory of `pid` in KB: RSS and its parts (RssAnon: anonymous, RssFile:
+ * pages of the executable and other files, clean and droppable), the peak
+ * RSS since start (VmHWM), and Private_Dirty from smaps_rollup (anonymous
+ * and written private file pages: what the process really costs).
+ */
+export interface MemorySample {
+  rssKb: number;
+  anonKb: number;
+  fileKb: number;
+  hwmKb: number;
+  privateDirtyKb: number;
+}
+
+export function memorySample(pid: number): MemorySample {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (text: string, key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  return { rssKb: kb(status, "VmRSS"), anonKb: kb(status, "RssAnon"), fileKb: kb(status, "RssFile"), hwmKb: kb(status, "VmHWM"), privateDirtyKb: kb(rollup, "Private_Dirty") };
+}
+
 export const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 export function median(xs: number[]): number {

@@ -38,7 +38,8 @@ export async function syncCommand(opts: SyncOptions, env: Env, print: (line: str
   const filter = { target: opts.target, method: opts.method };
   const all = buildJobs(rt.config, rt.stateDir, silentLogger);
   if (![...all.jobs, ...all.tasks].some((j) => matches(j, filter))) {
-    throw new ExitError(`no method matches${opts.target ? ` --target ${opts.target}` : ""}${opts.method ? ` --method ${opts.method}` : ""}`, 2);
+    const why = all.unavailable.length ? `:\n  ${all.unavailable.join("\n  ")}` : "";
+    throw new ExitError(`no method matches${opts.target ? ` --target ${opts.target}` : ""}${opts.method ? ` --method ${opts.method}` : ""}${why}`, 2);
   }
   if (stopRequested.aborted) return log.info(`${String(stopRequested.reason)}: stopped before any run`), 0;
   const lock = lockStateDir(rt.stateDir, "fetchit sync");

@@ -17,8 +17,10 @@
 import { FetchitError, type ErrorOptions } from "../errors.ts";
 import type { Exec, ExecResult } from "./exec.ts";
 import type { SystemdScope } from "./systemd-names.ts";
+import { verifyUnitFile, type VerifyResult } from "./systemd-verify.ts";
 
 export { defaultUnitDirectory, isTemplateUnit, unitNameProblem, type SystemdScope } from "./systemd-names.ts";
+export type { VerifyResult } from "./systemd-verify.ts";
 
 /** A command of this module failed. `unit` is the unit it was about, when one. */
 export class SystemctlError extends FetchitError {
@@ -60,13 +62,6 @@ export interface UnitHealthState extends UnitState {
   nRestarts: number;
   /** Service Type= (simple, exec, forking, oneshot, notify, ...); "" for other unit types. */
   type: string;
-}
-
-/** Result of {@link Systemctl.verify}: undefined output when systemd-analyze is not installed. */
-export interface VerifyResult {
-  ok: boolean;
-  /** systemd-analyze's messages, trimmed. */
-  output: string;
 }
 
 /** Options of enable/disable. */
@@ -118,7 +113,7 @@ export interface Systemctl {
   waitSettled(unit: string, opts?: { settleMs?: number; timeoutMs?: number }): Promise<UnitState>;
   /** The last `lines` journal messages of the unit (empty when the journal cannot be read). */
   journalTail(unit: string, lines?: number): Promise<string[]>;
-  /** `systemd-analyze [--user] verify FILE`; undefined when systemd-analyze is not installed. */
+  /** `systemd-analyze [--user] verify FILE`, host-dependent checks aside (see systemd-verify.ts); undefined when systemd-analyze is not installed. */
   verify(path: string): Promise<VerifyResult | undefined>;
   /** Why `expr` is not a valid OnCalendar= expression (`systemd-analyze calendar`), or undefined (also when systemd-analyze is missing). */
   calendarProblem(expr: string): Promise<string | undefined>;
@@ -268,16 +263,7 @@ export function createSystemctl(exec: Exec, scope: SystemdScope, opts: { timeout
         await sleep(250);
       }
     },
-    async verify(path) {
-      // --recursive-errors=no (systemd 250+): a dependency that is not installed yet (it may come in
-      // the same commit) is not an error of this file; older systemd-analyze lacks the option.
-      const run = (extra: string[]) => tool("systemd-analyze", [...(user ? ["--user"] : []), "verify", ...extra, "--", path]).catch(() => undefined);
-      let r = await run(["--recursive-errors=no"]);
-      if (r && r.code !== 0 && /unrecognized option|unknown option/i.test(r.stderr)) r = await run([]);
-      if (!r || r.code === 127) return undefined;
-      const output = `${r.stderr}\n${r.stdout}`.trim();
-      return { ok: r.code === 0, output };
-    },
+    verify: (path) => verifyUnitFile(exec, user, path, { env, timeoutMs }),
     async calendarProblem(expr) {
       const r = await tool("systemd-analyze", ["calendar", "--", expr]).catch(() => undefined);
       if (!r || r.code === 127 || r.code === 0) return undefined;

@@ -34,12 +34,14 @@ export interface Batch {
   reload: boolean;
   /** Destination → repository path of the files applied so far (two files must not share a destination). */
   dests: Map<string, string>;
+  /** Repository paths of files that are neither units nor drop-ins (warned about once, in finish). */
+  skipped: string[];
 }
 
 const batches = new WeakMap<object, Batch>();
 
 export function startBatch(ctx: Ctx, unitDir: string): Batch {
-  const b: Batch = { sc: createSystemctl(ctx.exec, ctx.config.root ? "system" : "user"), unitDir, touched: new Map(), removed: new Set(), reload: false, dests: new Map() };
+  const b: Batch = { sc: createSystemctl(ctx.exec, ctx.config.root ? "system" : "user"), unitDir, touched: new Map(), removed: new Set(), reload: false, dests: new Map(), skipped: [] };
   batches.set(ctx, b);
   return b;
 }
@@ -71,6 +73,10 @@ async function unitFailure(sc: Systemctl, unit: string, what: string, s: UnitSta
 
 /** The once-per-apply systemctl work; returns the failures of units, against their first file. */
 export async function finishBatch(ctx: Ctx, b: Batch): Promise<FileFailure[]> {
+  if (b.skipped.length) {
+    const files = b.skipped.sort().join(", ");
+    ctx.log.warn(`skipped files that are neither unit files nor drop-ins (a drop-in goes in a directory named after its unit, e.g. foo.service.d/10-override.conf; exclude other files with glob): ${files}`, { files });
+  }
   const failures: FileFailure[] = [];
   const fail = (unit: string, error: unknown) => failures.push({ file: b.touched.get(unit)?.files[0] ?? unit, error });
   const units = [...b.touched.keys()].filter((u) => !b.removed.has(u));

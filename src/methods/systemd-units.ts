@@ -28,7 +28,22 @@ export interface UnitFile {
 
 const isUnitSuffix = (name: string) => SYSTEMD_UNIT_SUFFIXES.some((s) => name.endsWith(s));
 
-/** The unit file a repository file maps to; throws a MethodError naming `repoPath` when it is not one. */
+/**
+ * Why the method skips a repository file that is neither a unit file nor a
+ * drop-in (a `.conf` outside a `<unit>.d/` directory, such as FetchIt's
+ * example `podman-auto-update.timer.d-override.conf`), or undefined for a
+ * file it places. Skipped files never fail a commit: systemd would not read
+ * them from the unit directory either.
+ */
+export function skipReason(relPath: string): string | undefined {
+  const norm = posix.normalize(relPath);
+  if (!norm.endsWith(".conf")) return undefined;
+  const parent = posix.basename(posix.dirname(norm));
+  if (parent.endsWith(".d") && isUnitSuffix(parent.slice(0, -2))) return undefined;
+  return "a .conf file is a drop-in only inside a directory named after its unit (e.g. foo.service.d/10-override.conf)";
+}
+
+/** The unit file a repository file maps to; throws a MethodError naming `repoPath` when it is not one (see {@link skipReason} first). */
 export function unitFileOf(relPath: string, repoPath: string): UnitFile {
   const norm = posix.normalize(relPath);
   const base = posix.basename(norm);

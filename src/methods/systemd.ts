@@ -18,8 +18,8 @@ import { createSystemctl, defaultUnitDirectory, SystemctlError } from "../host/s
 import type { ManagedResource } from "../state/store.ts";
 import { batchOf, finishBatch, startBatch, touch } from "./systemd-batch.ts";
 import { systemdHealthy } from "./systemd-health.ts";
-import { SYSTEMD_EXTENSIONS, unitFileOf, unitOfPlaced } from "./systemd-units.ts";
-import type { Method, MethodContext } from "./types.ts";
+import { skipReason, SYSTEMD_EXTENSIONS, unitFileOf, unitOfPlaced } from "./systemd-units.ts";
+import type { DesiredFile, Method, MethodContext } from "./types.ts";
 
 type Ctx = MethodContext<SystemdMethod>;
 
@@ -51,14 +51,27 @@ async function verifyUnit(ctx: Ctx, unit: string, data: Buffer, repoPath: string
   await ctx.fs.writeFileAtomic(staged, data, 0o644);
   try {
     const res = await systemctlOf(ctx).verify(ctx.fs.resolve(staged));
+    const clean = (l: string) => l.replaceAll(stageDir + "/", "");
     if (res && !res.ok) {
-      const lines = res.output.split("\n").map((l) => l.replaceAll(stageDir + "/", "")).join("\n    ");
-      throw new MethodError(`systemd-analyze verify rejected unit ${unit}, so it was not installed:\n    ${lines}`, repoPath);
+      throw new MethodError(`systemd-analyze verify rejected unit ${unit}, so it was not installed:\n    ${res.output.split("\n").map(clean).join("\n    ")}`, repoPath);
+    }
+    if (res?.ignored?.length) {
+      ctx.log.info("systemd-analyze verify: host-dependent checks systemd does not enforce when it loads a unit, not counted", { file: repoPath, unit, notes: res.ignored.map(clean).join("; ") });
     }
   } finally {
     await ctx.fs.remove(staged);
     await ctx.fs.removeEmptyDir(stageDir);
   }
+}
+
+/** The resource name recorded for a file that placed nothing (see skipReason). */
+const SKIPPED = "";
+
+/** A file that is neither a unit nor a drop-in: placed nothing, noted for finish's one warning; what an earlier version of it placed goes. */
+async function skipFile(ctx: Ctx, file: DesiredFile, previous?: ManagedResource) {
+  if (previous && previous.name !== SKIPPED) await removePlaced(ctx, previous.name, file.path);
+  batchOf(ctx)?.skipped.push(file.path);
+  return { resource: { name: SKIPPED, hash: sha256(await file.content()) }, changed: previous !== undefined && previous.name !== SKIPPED };
 }
 
 /** Refuses to write through a symlink or onto something that is not a regular file. */
@@ -111,6 +124,7 @@ export const systemd: Method<SystemdMethod> = {
   },
 
   async identify(ctx, file) {
+    if (skipReason(file.relPath)) return { name: SKIPPED, hash: sha256(await file.content()) };
     const { rel } = unitFileOf(file.relPath, file.path);
     return { name: join(unitDirOf(ctx.config), rel), hash: sha256(await file.content()) };
   },
@@ -118,6 +132,7 @@ export const systemd: Method<SystemdMethod> = {
   async apply(ctx, file, previous?: ManagedResource) {
     if (file.mode === "120000") throw new MethodError("is a symlink in the repository; the systemd method places regular files only", file.path);
     if (file.mode === "160000") throw new MethodError("is a git submodule; the systemd method places regular files only", file.path);
+    if (skipReason(file.relPath)) return skipFile(ctx, file, previous);
     const unitDir = unitDirOf(ctx.config);
     const uf = unitFileOf(file.relPath, file.path);
     const dest = join(unitDir, uf.rel);
@@ -126,7 +141,7 @@ export const systemd: Method<SystemdMethod> = {
     batchOf(ctx)?.dests.set(dest, file.path);
     const data = await file.content();
     const hash = sha256(data);
-    if (previous && previous.name !== dest) await removePlaced(ctx, previous.name, file.path);
+    if (previous && previous.name !== SKIPPED && previous.name !== dest) await removePlaced(ctx, previous.name, file.path);
     await checkDestination(ctx, unitDir, uf.rel, file.path);
     const current = await ctx.fs.readFile(dest);
     const same = current !== null && sha256(current) === hash;
@@ -146,6 +161,7 @@ export const systemd: Method<SystemdMethod> = {
   },
 
   async remove(ctx, previous, relPath) {
+    if (previous.name === SKIPPED) return;
     try {
       await removePlaced(ctx, previous.name, relPath);
     } catch (err) {

@@ -29,10 +29,26 @@ interface Entry {
   cancelled: boolean;
   /** Ends the skew delay early (on remove/stop). */
   wake?: () => void;
+  /** A run was started once: later runs skip the start-up gate. */
+  started: boolean;
 }
+
+/**
+ * How many first runs go at once; the others wait (their ticks are skipped
+ * meanwhile, as for any run in flight). At boot every job runs immediately:
+ * 20 targets cloning and applying at the same instant start hundreds of git
+ * processes together and leave the allocator and the JS heap at that peak
+ * (bench/RESULTS.md, scenario 4). Later runs are not gated. When the last
+ * first run of a burst ends, one full GC returns the burst's garbage.
+ */
+export const START_CONCURRENCY = 2;
+/** A slow first run (a remote that does not answer, a long playbook) holds its slot this long at most, so it never holds the others back. */
+export const START_SLOT_MS = 15_000;
 
 export class Scheduler {
   private entries = new Map<string, Entry>();
+  private startSlots = START_CONCURRENCY;
+  private startWaiters: (() => void)[] = [];
 
   constructor(
     private log: Logger,
@@ -44,7 +60,7 @@ export class Scheduler {
   add(job: Job, runNow = true): void {
     if (this.entries.has(job.id)) throw new Error(`scheduler: job ${job.id} already exists`);
     const cron = new Cron(job.pattern, { timezone: this.timezone, name: job.id, mode: "5-or-6-parts" }, () => void this.trigger(job.id));
-    this.entries.set(job.id, { job, cron, inFlight: null, cancelled: false });
+    this.entries.set(job.id, { job, cron, inFlight: null, cancelled: false, started: false });
     if (runNow) void this.trigger(job.id);
   }
 
@@ -65,8 +81,10 @@ export class Scheduler {
       return e.inFlight;
     }
     const delay = opts.skew === false || !e.job.skew ? 0 : Math.floor(Math.random() * e.job.skew);
+    const first = !e.started;
+    e.started = true;
     e.inFlight = this.sleep(e, delay)
-      .then(() => (e.cancelled ? undefined : e.job.run()))
+      .then(() => (first ? this.gated(e) : e.cancelled ? undefined : e.job.run()))
       .catch((err) => this.log.error("job crashed", { job: id, err }))
       .finally(() => {
         e.inFlight = null;
@@ -88,6 +106,27 @@ export class Scheduler {
     e.cron.stop();
     e.wake?.();
     await e.inFlight;
+  }
+
+  /** A first run, behind the start-up gate; it gives its slot back when done or after {@link START_SLOT_MS}, whichever comes first. */
+  private async gated(e: Entry): Promise<void> {
+    if (this.startSlots > 0) this.startSlots--;
+    else await new Promise<void>((r) => this.startWaiters.push(r));
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      clearTimeout(timer);
+      const next = this.startWaiters.shift();
+      if (next) next();
+      else if (++this.startSlots === START_CONCURRENCY) Bun.gc(true); // the start-up burst is over: give its garbage back once
+    };
+    const timer = setTimeout(release, START_SLOT_MS);
+    try {
+      if (!e.cancelled) await e.job.run();
+    } finally {
+      release();
+    }
   }
 
   private sleep(e: Entry, ms: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { silentLogger } from "../../src/log.ts";
-import { Scheduler } from "../../src/scheduler/scheduler.ts";
+import { Scheduler, START_CONCURRENCY, START_SLOT_MS } from "../../src/scheduler/scheduler.ts";
 import { collectingLogger } from "./helpers.ts";
 
 const YEARLY = "0 0 1 1 *";
@@ -49,6 +49,42 @@ describe("Scheduler", () => {
     expect(info?.running).toBe(false);
     expect(info?.nextRun?.toISOString()).toMatch(/^\d{4}-01-01T00:00:00\.000Z$/);
   });
+
+  test(`first runs go ${START_CONCURRENCY} at a time (boot is staggered); later runs are not gated`, async () => {
+    const s = make();
+    let gates = Array.from({ length: 5 }, () => gate());
+    let running = 0;
+    let most = 0;
+    let started = 0;
+    for (const i of gates.keys()) {
+      s.add({ id: `j${i}`, pattern: YEARLY, run: async () => { started++; most = Math.max(most, ++running); await gates[i]!.p; running--; } });
+    }
+    await Bun.sleep(20);
+    expect(started).toBe(START_CONCURRENCY);
+    gates[0]!.open();
+    expect(await waitFor(() => started === START_CONCURRENCY + 1, 1000)).toBe(true);
+    for (const g of gates) g.open();
+    expect(await waitFor(() => started === 5 && running === 0, 1000)).toBe(true);
+    expect(most).toBe(START_CONCURRENCY);
+    // second runs, all at once and all held: none waits for another
+    gates = gates.map(() => gate());
+    const runs = gates.map((_, i) => s.trigger(`j${i}`));
+    expect(await waitFor(() => running === 5, 1000)).toBe(true);
+    for (const g of gates) g.open();
+    await Promise.all(runs);
+  });
+
+  test(`a first run that hangs holds its start-up slot ${START_SLOT_MS / 1000} s at most`, async () => {
+    const s = make();
+    const stuck = gate();
+    let started = 0;
+    for (let i = 0; i < START_CONCURRENCY; i++) s.add({ id: `stuck${i}`, pattern: YEARLY, run: async () => void (await stuck.p) });
+    s.add({ id: "next", pattern: YEARLY, run: async () => void started++ });
+    await Bun.sleep(START_SLOT_MS / 2);
+    expect(started).toBe(0);
+    expect(await waitFor(() => started === 1, START_SLOT_MS + 2_000)).toBe(true);
+    stuck.open();
+  }, 40_000);
 
   test("adding the same id twice throws", () => {
     const s = make();

@@ -10,7 +10,7 @@ import type { Exec } from "../../src/host/exec.ts";
 import { createSystemctl, defaultUnitDirectory, startFailed, unitNameProblem, type UnitState } from "../../src/host/systemctl.ts";
 import { silentLogger } from "../../src/log.ts";
 import { finishBatch, startBatch, touch } from "../../src/methods/systemd-batch.ts";
-import { planUnit, unitFileOf, unitOfPlaced } from "../../src/methods/systemd-units.ts";
+import { planUnit, skipReason, unitFileOf, unitOfPlaced } from "../../src/methods/systemd-units.ts";
 import type { MethodContext } from "../../src/methods/types.ts";
 
 describe("unitNameProblem", () => {
@@ -44,6 +44,15 @@ describe("unitFileOf", () => {
     expect(() => unitFileOf("x.conf", "u/x.conf")).toThrow("u/x.conf: a .conf file is placed only as a drop-in");
     expect(() => unitFileOf("bad dir.service.d/a.conf", "u/p")).toThrow("drop-in directory bad dir.service.d");
     expect(() => unitFileOf("a b.service", "u/a b.service")).toThrow("rename the file");
+  });
+  test("skipReason: a .conf outside <unit>.d/ is skipped (FetchIt's podman-auto-update.timer.d-override.conf); units and drop-ins are not", () => {
+    expect(skipReason("podman-auto-update.timer.d-override.conf")).toContain("a .conf file is a drop-in only inside a directory named after its unit");
+    expect(skipReason("conf.d/app.conf")).toBeDefined();
+    expect(skipReason("x.conf")).toBeDefined();
+    expect(skipReason("web.service.d/10-env.conf")).toBeUndefined();
+    expect(skipReason("sub/web.timer.d/10.conf")).toBeUndefined();
+    expect(skipReason("web.service")).toBeUndefined();
+    expect(skipReason("bad dir.service.d/a.conf")).toBeUndefined(); // a drop-in with a bad unit name: an error, not a skip
   });
 });
 
