@@ -23,6 +23,8 @@ export async function retryCommand(opts: RetryOptions, env: Env, print: (line: s
   let cleared = 0;
   for (const st of states) {
     const what = `${st.target} ${st.kind}/${st.method}`;
+    st.releaseRemote = true; // also a commit another host quarantined through git (fleets)
+    await store.save(st);
     if (!st.quarantined && !st.unhealthy) continue;
     if (st.quarantined) print(`${what}: cleared the quarantine of ${st.quarantined.commit.slice(0, 9)}; the next run applies it again`);
     if (st.unhealthy) print(`${what}: cleared the unhealthy mark of ${st.unhealthy.commit.slice(0, 9)}`);
@@ -31,6 +33,6 @@ export async function retryCommand(opts: RetryOptions, env: Env, print: (line: s
     await store.save(st);
     cleared++;
   }
-  if (!cleared) print("nothing is quarantined");
+  if (!cleared) print("nothing is quarantined on this host; a head another host quarantined (refs/fetchit/quarantine/<sha>) is applied by the next run");
   return 0;
 }

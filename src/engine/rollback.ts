@@ -12,6 +12,7 @@ import type { Touched } from "../methods/types.ts";
 import type { ManagedResource, MethodState } from "../state/store.ts";
 import { applyPlan, type Failure } from "./apply-plan.ts";
 import type { EngineDeps } from "./context.ts";
+import { quarantineMessage } from "../git/index.ts";
 import { runHealthGate } from "./health-gate.ts";
 import { planChanges, type Op } from "./plan.ts";
 import type { MethodJob, RunResult } from "./run-method.ts";
@@ -90,7 +91,20 @@ export async function onGateFailure(
   await deps.state.save(st);
   log.error("health gate failed; rolling back to the last good commit and quarantining this one", { commit: short(head), to: short(good), reason });
   const rb = await rollBack(job, deps, st, log);
+  await reportToFleet(job, head, reason, log);
   return { ...base, changed: rb.changed, rollback: { ...rb.info, reason } };
+}
+
+/** `rollout.report`: tells every host of the fleet through git (refs/fetchit/quarantine/<sha>); a refused push is only logged. */
+async function reportToFleet(job: MethodJob, commit: string, reason: string, log: Logger): Promise<void> {
+  if (!job.rollout?.report) return;
+  if (!job.source.reportQuarantine) return void log.warn("rollout.report: this source is not a git remote; the quarantine stays on this host", { commit: short(commit) });
+  try {
+    await job.source.reportQuarantine(commit, quarantineMessage(commit, reason, new Date(), job.context?.host.hostname));
+    log.info("quarantine reported to the fleet", { commit: short(commit), ref: `refs/fetchit/quarantine/${commit}` });
+  } catch (err) {
+    log.warn("could not push the quarantine ref (does this host's gitAuth allow pushes?); other hosts may still apply this commit", { commit: short(commit), error: errorMessage(err) });
+  }
 }
 
 /** Finishes a rollback recorded before a crash (st.rollingBack is set); the caller returns this as the run's result. */

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type { TemplateContext } from "../fleet/context.ts";
 import type { Logger } from "../log.ts";
 import type { GitSource } from "../git/index.ts";
+import type { MethodState } from "../state/store.ts";
 
 export interface RolloutSettings {
   /** Number of waves (1 = everyone at once). */
@@ -70,4 +71,29 @@ export async function waveWait(
   const waiting = { wave: d.wave, waves: r.waves, dueAt: new Date(d.dueAt).toISOString() };
   log.debug("new commit waits for this host's wave", { commit: head.slice(0, 12), ...waiting, why: d.source });
   return waiting;
+}
+
+/** Commits whose quarantine ref this process has already logged (once each). */
+const told = new Set<string>();
+
+/**
+ * Why `head` must not be applied because another host quarantined it
+ * (`refs/fetchit/quarantine/<sha>` listed by this tick's ls-remote), or
+ * undefined. A head this host already runs stays; `fetchit retry` releases it.
+ */
+export async function fleetQuarantine(job: { source: GitSource }, st: MethodState, head: string, log: Logger): Promise<string | undefined> {
+  if (!job.source.quarantinedRemotely?.().has(head) || st.appliedCommit === head || st.released === head) return undefined;
+  if (st.releaseRemote) {
+    st.released = head; // saved with the apply that follows
+    delete st.releaseRemote;
+    log.warn("applying a commit another host quarantined, as `fetchit retry` asked", { commit: head.slice(0, 12) });
+    return undefined;
+  }
+  const reason = `quarantined by another host (refs/fetchit/quarantine/${head.slice(0, 12)}…); delete that ref or run \`fetchit retry\` to apply it here`;
+  if (!told.has(head)) {
+    told.add(head);
+    const note = await job.source.quarantineNote?.(head).catch(() => "");
+    log.warn("new commit skipped: another host quarantined it", { commit: head.slice(0, 12), note: note?.split("\n").slice(0, 4).join(" | ") ?? "" });
+  }
+  return reason;
 }

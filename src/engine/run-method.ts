@@ -16,7 +16,7 @@ import { backingOff, recordFailure } from "./failures.ts";
 import { planChanges, type Op } from "./plan.ts";
 import { healDrift } from "./self-heal.ts";
 import { takeSnapshots } from "./volume-snapshots.ts";
-import { waveWait, type RolloutSettings, type Waiting } from "./rollout.ts";
+import { fleetQuarantine, waveWait, type RolloutSettings, type Waiting } from "./rollout.ts";
 import type { TemplateContext } from "../fleet/context.ts";
 import { gate, onGateFailure, resumeRollback, type RollbackInfo } from "./rollback.ts";
 
@@ -80,6 +80,11 @@ export async function runMethod(job: MethodJob, deps: EngineDeps, opts: RunOptio
     const repaired = await healDrift(job, deps, st, log);
     const { commit, reason } = st.quarantined;
     return { status: "skipped", commit: head, changed: repaired, failures: [], quarantined: { commit, reason } };
+  }
+  const fleet = await fleetQuarantine(job, st, head, log);
+  if (fleet) {
+    const repaired = await healDrift(job, deps, st, log);
+    return { status: "skipped", commit: head, changed: repaired, failures: [], quarantined: { commit: head, reason: fleet } };
   }
   if (st.appliedCommit === head && !reconfigured) {
     log.debug("no changes", { commit: short(head) });

@@ -7,6 +7,7 @@
 import { GitError, isLocal } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { hostProblemAdvice, isDamagedMessage } from "./local-failure.ts";
+import { parseQuarantineRefs, QUARANTINE_PATTERN } from "./quarantine-refs.ts";
 import { describeFailure, type GitRunner } from "./runner.ts";
 
 /** Local ref holding the last fetched branch head. */
@@ -53,20 +54,30 @@ export function remoteError(what: string, remote: RemoteRef, err: unknown): GitE
   return new GitError(msg, { cause: err, retryable, local });
 }
 
-/** The sha of `refs/heads/<branch>` on the remote, or null when the branch does not exist. */
-export async function lsRemoteHead(git: GitRunner, remote: RemoteRef): Promise<string | null> {
+/**
+ * One `ls-remote` a tick: the sha of `refs/heads/<branch>` (null when the
+ * branch does not exist) and the commits other hosts quarantined
+ * (`refs/fetchit/quarantine/<sha>`, fleets), in the same request.
+ */
+export async function lsRemote(git: GitRunner, remote: RemoteRef): Promise<{ head: string | null; quarantined: string[] }> {
   const ref = `refs/heads/${remote.branch}`;
   let out: string;
   try {
-    out = await git.light(["ls-remote", "--", remote.fetchUrl, ref]);
+    out = await git.light(["ls-remote", "--", remote.fetchUrl, ref, QUARANTINE_PATTERN]);
   } catch (err) {
     throw remoteError("ls-remote", remote, err);
   }
+  let head: string | null = null;
   for (const line of out.split("\n")) {
     const [sha, name] = line.split("\t");
-    if (name?.trim() === ref && sha) return sha.trim();
+    if (name?.trim() === ref && sha) head = sha.trim();
   }
-  return null;
+  return { head, quarantined: parseQuarantineRefs(out) };
+}
+
+/** The sha of `refs/heads/<branch>` on the remote, or null when the branch does not exist. */
+export async function lsRemoteHead(git: GitRunner, remote: RemoteRef): Promise<string | null> {
+  return (await lsRemote(git, remote)).head;
 }
 
 /** The GitError for a branch the remote does not have. Not retryable. */

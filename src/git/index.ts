@@ -8,6 +8,7 @@ export { compileGlob, matchGlob, type GlobMatcher } from "./glob.ts";
 export { remoteKind, repoDirFor, stripUserinfo, toFetchUrl, type RemoteKind } from "./remote-url.ts";
 export { normalizeTargetPath } from "./diff.ts";
 export { HEAD_REF } from "./fetch.ts";
+export { quarantineMessage, QUARANTINE_PREFIX } from "./quarantine-refs.ts";
 export { archiveLimits } from "./archive-limits.ts";
 export { createDisconnectedSource, disconnectedLabel, SourceUnavailableError, type DisconnectedSourceOptions } from "./disconnected.ts";
 export { createCommitVerifier, type CommitVerifier, type VerifyKeys } from "./verify.ts";

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { GitError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { diffCommits, pathExistsAt } from "./diff.ts";
-import { fetchBranch, HEAD_REF, lsRemoteHead, missingBranchError, type RemoteRef } from "./fetch.ts";
+import { fetchBranch, HEAD_REF, lsRemote, missingBranchError, type RemoteRef } from "./fetch.ts";
+import { pushQuarantineRef, readQuarantineNote } from "./quarantine-refs.ts";
 import { blobSize, copyBlobTo, hasCommit, pinCommit, readBlob, readCommitInfo, streamBlob, unpinCommit } from "./objects.ts";
 import { inClone, type CloneState } from "./repair.ts";
 import { repoDirFor, stripUserinfo, toFetchUrl } from "./remote-url.ts";
@@ -56,6 +57,8 @@ interface SharedState extends CloneState {
   inflightBy?: string;
   /** The sha in HEAD_REF, once read or fetched (saves a rev-parse per tick). */
   localHead?: string;
+  /** Commits named by refs/fetchit/quarantine/* at the last ls-remote (fleets). */
+  quarantined?: ReadonlySet<string>;
 }
 const shared = new Map<string, SharedState>();
 
@@ -107,6 +110,13 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     hasCommit: use(hasCommitChecked(ctx)),
     pin: use(pinCommit),
     unpin: use(unpinCommit),
+    quarantinedRemotely: () => ctx.state.quarantined ?? new Set(),
+    ...(ctx.pinsRemote
+      ? {
+          reportQuarantine: async (commit: string, message: string) => pushQuarantineRef(await ctx.git(), ctx.remote, commit, message),
+          quarantineNote: async (commit: string) => readQuarantineNote(await ctx.git(), ctx.remote, commit),
+        }
+      : {}),
   };
 }
 
@@ -166,7 +176,9 @@ function hasCommitChecked(ctx: SourceContext) {
 async function fetchOnce(ctx: SourceContext, fullHistory = false): Promise<string> {
   const git = await ctx.git();
   const started = performance.now();
-  const remoteSha = await lsRemoteHead(git, ctx.remote);
+  const listed = await lsRemote(git, ctx.remote);
+  const remoteSha = listed.head;
+  ctx.state.quarantined = new Set(listed.quarantined);
   if (remoteSha === null) throw missingBranchError(ctx.remote);
   const local = (ctx.state.localHead ??= (await git.light(["rev-parse", "--verify", "-q", HEAD_REF]).catch(() => null))?.trim());
   if (local === remoteSha) {

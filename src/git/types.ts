@@ -82,4 +82,10 @@ export interface GitSource {
   pin(name: string, sha: string): Promise<void>;
   /** Removes a pin made by {@link pin}; no-op when absent. */
   unpin(name: string): Promise<void>;
+  /** Commits other hosts quarantined (refs/fetchit/quarantine/<sha>), as of the last fetch; git remotes only. */
+  quarantinedRemotely?(): ReadonlySet<string>;
+  /** Pushes refs/fetchit/quarantine/<commit> (needs push rights); git remotes only, not disconnected or OCI sources. */
+  reportQuarantine?(commit: string, message: string): Promise<void>;
+  /** The message of another host's quarantine ref ("" when gone). */
+  quarantineNote?(commit: string): Promise<string>;
 }

@@ -55,6 +55,10 @@ export interface MethodState {
   unhealthy?: { commit: string; reason: string; at: string };
   /** Rollbacks done by this method so far (fetchit_rollbacks_total). */
   rollbacks?: number;
+  /** `fetchit retry` was run: the next head is applied even when another host quarantined it (refs/fetchit/quarantine/<sha>). */
+  releaseRemote?: boolean;
+  /** A head applied despite another host's quarantine ref (after `fetchit retry`): not blocked again. */
+  released?: string;
 }
 
 export interface Quarantine {
