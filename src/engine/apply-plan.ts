@@ -12,6 +12,7 @@ import { methodContext, type EngineDeps } from "./context.ts";
 import type { FileRef, Op } from "./plan.ts";
 import { forEachLimited } from "./pool.ts";
 import type { MethodJob } from "./run-method.ts";
+import { renderedFile } from "./templates.ts";
 
 export interface Failure {
   /** Repository path of the file, when the failure is about one file. */
@@ -30,7 +31,7 @@ export interface PlanOutcome {
 }
 
 /** A file at a known blob of the job's git source: read whole (once, small files only) or streamed. */
-export function desiredFile(job: MethodJob, ref: FileRef): DesiredFile {
+export function desiredFile(job: MethodJob, ref: FileRef): Promise<DesiredFile> {
   let cached: Promise<Buffer> | undefined;
   const whole = () =>
     job.source.readBlob(ref.blob).catch((err: unknown) => {
@@ -39,17 +40,19 @@ export function desiredFile(job: MethodJob, ref: FileRef): DesiredFile {
       throw new MethodError(`is larger than ${mib} MiB, the most the ${job.impl.kind} method reads into memory; big files belong to filetransfer, which streams them`, ref.path);
     });
   const { source } = job;
-  return { ...ref, content: () => (cached ??= whole()), size: () => source.blobSize(ref.blob), stream: () => source.streamBlob(ref.blob), copyTo: (fd) => source.copyBlobTo(ref.blob, fd) };
+  const file: DesiredFile = { ...ref, content: () => (cached ??= whole()), size: () => source.blobSize(ref.blob), stream: () => source.streamBlob(ref.blob), copyTo: (fd) => source.copyBlobTo(ref.blob, fd) };
+  return renderedFile(file, job.context); // `.tmpl` files: rendered with the host's facts, labels and values
 }
 
 /** {@link MethodContext.tree} of `job` at `commit`: listed on first use, once. Symlinks and submodules are left out. */
 export function treeAt(job: MethodJob, commit: string): () => Promise<DesiredFile[]> {
   let cached: Promise<DesiredFile[]> | undefined;
   const list = async () =>
-    (await job.source.diff(null, commit, { targetPath: job.config.targetPath }))
-      .flatMap(({ relPath, path, blob, mode }) =>
+    Promise.all(
+      (await job.source.diff(null, commit, { targetPath: job.config.targetPath })).flatMap(({ relPath, path, blob, mode }) =>
         relPath && path && blob && (mode === "100644" || mode === "100755") ? [desiredFile(job, { relPath, path, blob, mode })] : [],
-      );
+      ),
+    );
   return () => (cached ??= list());
 }
 
@@ -66,7 +69,7 @@ export async function applyPlan(
   const ctx = methodContext(deps, job.key.target, job.config, log, commit ? treeAt(job, commit) : undefined);
   await job.impl.prepare?.(ctx);
   const previousOf = async (op: Op): Promise<ManagedResource | undefined> =>
-    op.previous ?? (op.old ? job.impl.identify(ctx, desiredFile(job, op.old)).catch(() => undefined) : undefined);
+    op.previous ?? (op.old ? desiredFile(job, op.old).then((f) => job.impl.identify(ctx, f)).catch(() => undefined) : undefined);
 
   const runOp = async (op: Op) => {
     try {
@@ -79,7 +82,7 @@ export async function applyPlan(
         out.lastChangeAt = Date.now();
         return;
       }
-      const res = await job.impl.apply(ctx, desiredFile(job, op.file), previous);
+      const res = await job.impl.apply(ctx, await desiredFile(job, op.file), previous);
       if (op.fromRelPath && op.fromRelPath !== op.file.relPath) delete out.resources[op.fromRelPath];
       out.resources[op.file.relPath] = res.resource;
       if (res.changed) {

@@ -107,12 +107,12 @@ function rolloutNotes(st: MethodState, head: string, notes: string[]): void {
 async function describe(job: MethodJob, deps: EngineDeps, op: Op, log: Logger, why?: string): Promise<PlanItem> {
   const ctx = methodContext(deps, job.key.target, job.config, log);
   if (op.op === "remove") {
-    const previous = op.previous ?? (op.old ? await job.impl.identify(ctx, desiredFile(job, op.old)).catch(() => undefined) : undefined);
+    const previous = op.previous ?? (op.old ? await desiredFile(job, op.old).then((f) => job.impl.identify(ctx, f)).catch(() => undefined) : undefined);
     return { action: "remove", file: op.relPath, resource: previous?.name ?? null, reason: op.old ? "file deleted" : "file no longer in the tree" };
   }
   let next: ManagedResource;
   try {
-    next = await job.impl.identify(ctx, desiredFile(job, op.file));
+    next = await job.impl.identify(ctx, await desiredFile(job, op.file));
   } catch (err) {
     return { action: "error", file: op.file.relPath, resource: op.previous?.name ?? null, reason: errorMessage(err) };
   }

@@ -33,7 +33,7 @@ export function definitions(config: FetchitConfig, jobs: MethodJob[], tasks: Tas
   const targets = new Map(config.targetConfigs.map((t) => [targetKey(t), targetSettings(t)]));
   const out = new Map<string, string>();
   for (const j of jobs) {
-    out.set(idOf(j), canonicalJson({ target: targets.get(j.key.target), gitAuth: config.gitAuth, kind: j.kind, method: j.config, health: j.health }));
+    out.set(idOf(j), canonicalJson({ target: targets.get(j.key.target), gitAuth: config.gitAuth, kind: j.kind, method: j.config, health: j.health, rollout: j.rollout, context: j.context }));
   }
   const images = new Map((config.images ?? []).map((img) => [imageEntryName(img), img]));
   for (const t of tasks) {

@@ -43,7 +43,7 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
     }
     const auth = isOciUrl(t.url) || isLayoutUrl(t.url) ? undefined : effectiveGitAuth(config.gitAuth, t, ti);
     const rollout = resolveRollout(config.rollout, t.rollout);
-    const staged = rollout ? { rollout, context: config.context } : {};
+    const staged = { ...(rollout ? { rollout } : {}), ...(config.context ? { context: config.context } : {}) };
     // Targets share a source (one fetch per tick) only when they also share credentials: never fetch for one target with another's.
     const sourceKey = t.disconnected ? `disconnected\n${disconnectedLabel(t)}\n${t.branch}` : `${t.url}\n${t.branch}\n${JSON.stringify(auth?.auth ?? null)}\n${t.tlsVerify !== false}`;
     const fullHistory = config.targetConfigs.some((o) => o.url === t.url && o.branch === t.branch && verifyKeys(o));

@@ -18,6 +18,7 @@ import { healDrift } from "./self-heal.ts";
 import { takeSnapshots } from "./volume-snapshots.ts";
 import { fleetQuarantine, waveWait, type RolloutSettings, type Waiting } from "./rollout.ts";
 import type { TemplateContext } from "../fleet/context.ts";
+import { contextHash, isTemplateFile, templatesStale } from "./templates.ts";
 import { gate, onGateFailure, resumeRollback, type RollbackInfo } from "./rollback.ts";
 
 export interface MethodJob {
@@ -86,6 +87,10 @@ export async function runMethod(job: MethodJob, deps: EngineDeps, opts: RunOptio
     const repaired = await healDrift(job, deps, st, log);
     return { status: "skipped", commit: head, changed: repaired, failures: [], quarantined: { commit: head, reason: fleet } };
   }
+  if (st.appliedCommit === head && !reconfigured && templatesStale(job.context, st)) {
+    log.info("labels, values or facts changed; re-rendering this commit's templates (.tmpl files only)", { commit: short(head) });
+    return applyCommit(job, deps, st, head, log, now, true, isTemplateFile).catch((err) => localFailure(deps, st, err, head, log, now));
+  }
   if (st.appliedCommit === head && !reconfigured) {
     log.debug("no changes", { commit: short(head) });
     // An unhealthy commit that could not be rolled back is left as it is, not recreated every tick.
@@ -147,6 +152,7 @@ async function applyCommit(
   log: EngineDeps["log"],
   now: () => number,
   reconfigured = false,
+  only?: (relPath: string) => boolean,
 ): Promise<RunResult> {
   st.config = job.config;
   const verifyFrom = st.appliedCommit && (await job.source.hasCommit(st.appliedCommit)) ? st.appliedCommit : null;
@@ -160,7 +166,7 @@ async function applyCommit(
       log.warn("targetPath does not exist at this commit; nothing to apply", { targetPath: job.config.targetPath, commit: short(head) });
     }
     const changes = await job.source.diff(from, head, filter);
-    ops = planChanges(changes, st.resources, from === null);
+    ops = planChanges(changes, st.resources, from === null).filter((o) => !only || only(o.op === "remove" ? o.relPath : o.file.relPath));
     await takeSnapshots(job, deps, ops, head, log);
     log.info(ops.length ? "applying commit" : "new commit has no changes for this method", {
       from: short(from ?? undefined) ?? "(none)", to: short(head), changes: ops.length,
@@ -216,6 +222,7 @@ async function judge(
 async function advance(job: MethodJob, deps: EngineDeps, st: MethodState, head: string, now: () => number): Promise<void> {
   const subject = await job.source.commitInfo(head).then((c) => c.subject, () => undefined);
   Object.assign(st, { appliedCommit: head, appliedAt: new Date(now()).toISOString(), appliedSubject: subject, failures: 0 });
+  if (job.context) st.contextHash = contextHash(job.context);
   delete st.lastError;
   delete st.nextRetryAt;
   await job.source.pin(`${job.key.target}/${job.kind}/${job.key.method}`, head);

@@ -48,7 +48,7 @@ export async function healDrift(job: MethodJob, deps: EngineDeps, st: MethodStat
     const c = files.get(rel);
     if (!c?.path || !c.blob) continue;
     try {
-      await job.impl.apply(ctx, desiredFile(job, { relPath: rel, path: c.path, blob: c.blob, mode: c.mode ?? "100644" }), st.resources[rel]);
+      await job.impl.apply(ctx, await desiredFile(job, { relPath: rel, path: c.path, blob: c.blob, mode: c.mode ?? "100644" }), st.resources[rel]);
       log.warn("drift repaired: recreated from the applied commit", { file: c.path, resource: st.resources[rel]?.name, commit: applied.slice(0, 9) });
       repaired++;
     } catch (err) {

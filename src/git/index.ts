@@ -6,7 +6,7 @@ export { createGitSource, ORIGIN_FILE, type GitSourceOptions } from "./source.ts
 export { BlobTooLargeError, MAX_WHOLE_BLOB, pinRef, PIN_PREFIX } from "./objects.ts";
 export { compileGlob, matchGlob, type GlobMatcher } from "./glob.ts";
 export { remoteKind, repoDirFor, stripUserinfo, toFetchUrl, type RemoteKind } from "./remote-url.ts";
-export { normalizeTargetPath } from "./diff.ts";
+export { normalizeTargetPath, TEMPLATE_SUFFIX } from "./diff.ts";
 export { HEAD_REF } from "./fetch.ts";
 export { quarantineMessage, QUARANTINE_PREFIX } from "./quarantine-refs.ts";
 export { archiveLimits } from "./archive-limits.ts";

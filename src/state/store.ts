@@ -57,6 +57,8 @@ export interface MethodState {
   rollbacks?: number;
   /** `fetchit retry` was run: the next head is applied even when another host quarantined it (refs/fetchit/quarantine/<sha>). */
   releaseRemote?: boolean;
+  /** sha256 of the template context (facts, labels, values) the applied `.tmpl` files were rendered with. */
+  contextHash?: string;
   /** A head applied despite another host's quarantine ref (after `fetchit retry`): not blocked again. */
   released?: string;
 }

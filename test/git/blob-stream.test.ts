@@ -44,7 +44,7 @@ test("a 40 MiB blob: size, chunks and a descriptor copy give its bytes; a whole 
   expect(err).toBeInstanceOf(BlobTooLargeError);
   expect(MAX_WHOLE_BLOB).toBe(32 * 1024 * 1024);
 
-  const file = desiredFile(methodJob(source, raw), { relPath: "huge.json", path: "raw/huge.json", blob, mode: "100644" });
+  const file = await desiredFile(methodJob(source, raw), { relPath: "huge.json", path: "raw/huge.json", blob, mode: "100644" });
   await expect(file.content()).rejects.toThrow("raw/huge.json: is larger than 32 MiB, the most the raw method reads into memory; big files belong to filetransfer, which streams them");
   expect((await source.readBlob((await source.diff(null, head, { targetPath: "raw" })).find((c) => c.relPath === "small.json")!.blob!)).toString()).toBe("{}");
 }, 120_000);
