@@ -81,7 +81,7 @@ export class LayoutReader implements ManifestReader {
       read: async (rel) => {
         const e = entries.get(rel);
         if (!e || e.type !== "file") throw new GitError(`${this.label}: ${rel} is missing from the layout archive`);
-        return e.data();
+        return entryBytes(e, this.label, rel);
       },
       close: () => fh.close(),
     };
@@ -140,4 +140,16 @@ export function pickTagged(index: ImageIndex, tag: string | undefined, label: st
     throw new GitError(`${label}: ${tag ? `no manifest tagged ${JSON.stringify(tag)}` : `${list.length} manifests and no tag in the url`} in index.json (it has: ${names}); name one as oci:PATH:TAG`);
   }
   return pick[0].digest;
+}
+
+/** A tar member's bytes (data() is for link targets only), refused past the blob size limit. */
+async function entryBytes(e: ArchiveEntry, label: string, rel: string): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of e.stream()) {
+    n += c.length;
+    if (n > DEFAULT_MAX_BLOB) throw new GitError(`${label}: ${rel} is larger than the blob limit (${DEFAULT_MAX_BLOB} bytes)`);
+    parts.push(Buffer.from(c)); // pieces may share one buffer: copy each
+  }
+  return Buffer.concat(parts, n);
 }
