@@ -13,6 +13,7 @@ import type { FileRef, Op } from "./plan.ts";
 import { forEachLimited } from "./pool.ts";
 import type { MethodJob } from "./run-method.ts";
 import { renderedFile } from "./templates.ts";
+import { checkOwnership, othersClaims } from "./ownership.ts";
 
 export interface Failure {
   /** Repository path of the file, when the failure is about one file. */
@@ -68,6 +69,7 @@ export async function applyPlan(
   if (!ops.length) return out;
   const ctx = methodContext(deps, job.key.target, job.config, log, commit ? treeAt(job, commit) : undefined);
   await job.impl.prepare?.(ctx);
+  let owned: Promise<Awaited<ReturnType<typeof othersClaims>>> | undefined;
   const previousOf = async (op: Op): Promise<ManagedResource | undefined> =>
     op.previous ?? (op.old ? desiredFile(job, op.old).then((f) => job.impl.identify(ctx, f)).catch(() => undefined) : undefined);
 
@@ -82,7 +84,9 @@ export async function applyPlan(
         out.lastChangeAt = Date.now();
         return;
       }
-      const res = await job.impl.apply(ctx, await desiredFile(job, op.file), previous);
+      const file = await desiredFile(job, op.file);
+      await checkOwnership(job, ctx, file, await (owned ??= othersClaims(job, deps.state)));
+      const res = await job.impl.apply(ctx, file, previous);
       if (op.fromRelPath && op.fromRelPath !== op.file.relPath) delete out.resources[op.fromRelPath];
       out.resources[op.file.relPath] = res.resource;
       if (res.changed) {

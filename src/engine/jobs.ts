@@ -19,6 +19,7 @@ import { methodRef } from "../tasks/prune-select.ts";
 import { createAutoUpdateTask } from "../tasks/auto-update.ts";
 import { createPruneTask } from "../tasks/prune.ts";
 import type { Task } from "../tasks/types.ts";
+import { peerId } from "./ownership.ts";
 import type { MethodJob } from "./run-method.ts";
 
 export interface JobSet {
@@ -71,6 +72,9 @@ export function buildJobs(config: FetchitConfig, stateDir: string, log: Logger):
       });
     }
   });
+  // Every method of this config, for the ownership check (a record of a method that left the config claims nothing).
+  const peers: ReadonlySet<string> = new Set(jobs.map((j) => peerId(j.key.target, j.kind, j.key.method)));
+  for (const j of jobs) j.peers = peers;
   return { jobs, tasks: buildTasks(config, jobs, stateDir, unavailable), unavailable };
 }
 

@@ -34,6 +34,8 @@ export interface MethodJob {
   /** Staged waves of the target (src/config/rollout.ts) and who this host is; absent = apply at once. */
   rollout?: RolloutSettings;
   context?: TemplateContext;
+  /** Ids (`peerId`) of every method in the same config: only their records can claim what this one manages. */
+  peers?: ReadonlySet<string>;
 }
 
 export interface RunResult {
