@@ -75,7 +75,8 @@ describe("health gate in runMethod", () => {
     method.healthy = async () => {
       throw new Error("Podman API unreachable");
     };
-    const job = { ...methodJob(fakeSource({ c1: { "a.json": "A" } }, "c1"), method), key: { target: "t2", kind: "raw", method: "apps" }, health: resolveHealth({ window: 1, rollback: false }, undefined) };
+    // t2 manages b.json (a.json's container belongs to t1: one owner per thing)
+    const job = { ...methodJob(fakeSource({ c1: { "b.json": "B" } }, "c1"), method), key: { target: "t2", kind: "raw", method: "apps" }, health: resolveHealth({ window: 1, rollback: false }, undefined) };
     const r = await runMethod(job, engineDeps(tmp.dir));
     expect(r.status).toBe("failed");
     expect(String(r.failures[0]!.error)).toContain("Podman API unreachable");
