@@ -6,6 +6,7 @@
  * `remove` never are. The git cache under the state dir is fetched into (that
  * is fetchit's own data, not the host's).
  */
+import { waveWait } from "./rollout.ts";
 import type { Logger } from "../log.ts";
 import type { ManagedResource, MethodState } from "../state/store.ts";
 import { desiredFile } from "./apply-plan.ts";
@@ -76,6 +77,7 @@ export async function planMethod(job: MethodJob, deps: EngineDeps, log: Logger):
     const head = (plan.head = await job.source.fetch());
     const reconf = reconfigured(st, job);
     rolloutNotes(st, head, plan.notes);
+    if (st.appliedCommit !== head) await fleetNotes(job, st, head, plan.notes, log);
     if (st.quarantined?.commit !== head && !st.rollingBack && (st.appliedCommit !== head || reconf)) {
       const from = await diffBase(job, st, reconf);
       const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
@@ -92,6 +94,15 @@ export async function planMethod(job: MethodJob, deps: EngineDeps, log: Logger):
     plan.error = errorMessage(err);
   }
   return plan;
+}
+
+/** Fleets: a head another host quarantined, or one that waits for this host's wave (the plan still lists what it would change). */
+async function fleetNotes(job: MethodJob, st: MethodState, head: string, notes: string[], log: Logger): Promise<void> {
+  if (job.source.quarantinedRemotely?.().has(head) && st.released !== head && !st.releaseRemote) {
+    notes.push(`head ${head.slice(0, 9)} was quarantined by another host (refs/fetchit/quarantine/${head.slice(0, 12)}…); a run does not apply it; \`fetchit retry\` applies it here`);
+  }
+  const w = await waveWait(job.rollout, job.context, job.source, head, Date.now(), log);
+  if (w) notes.push(`head ${head.slice(0, 9)} waits for wave ${w.wave} of ${w.waves}, due at ${w.dueAt}; \`fetchit sync --now\` applies it now`);
 }
 
 /** What quarantine, an interrupted rollback or an unhealthy commit change about the next run. */

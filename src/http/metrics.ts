@@ -68,6 +68,8 @@ export function renderMetrics({ jobs, states, rssBytes, startedAtMs }: MetricsIn
   for (const s of states) out.sample("fetchit_rollbacks_total", ids(s, s.kind), s.rollbacks ?? 0);
   out.family("fetchit_quarantined", "gauge", "1 while a commit of this method is quarantined (failed its gate, rolled back), else 0; the commit is a label.");
   for (const s of states) out.sample("fetchit_quarantined", { ...ids(s, s.kind), commit: s.quarantined?.commit ?? "" }, s.quarantined ? 1 : 0);
+  out.family("fetchit_wave_due_timestamp_seconds", "gauge", "Fleets: while the fetched head waits for this host's rollout wave, the Unix time it is due (wave and waves are labels).");
+  for (const j of jobs) if (j.waiting) out.sample("fetchit_wave_due_timestamp_seconds", { ...ids(j.key, j.kind), wave: String(j.waiting.wave), waves: String(j.waiting.waves) }, Date.parse(j.waiting.dueAt) / 1000);
   out.family("fetchit_process_resident_memory_bytes", "gauge", "Resident memory of the fetchit process.");
   out.sample("fetchit_process_resident_memory_bytes", {}, rssBytes);
   out.family("fetchit_process_start_time_seconds", "gauge", "Unix time the fetchit process started.");

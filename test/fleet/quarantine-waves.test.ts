@@ -54,6 +54,7 @@ test("the canary quarantines a bad commit and tells the fleet; later waves and r
   expect(waiting.code).toBe(0);
   expect(waiting.out.join("\n")).toContain(`skipped   fleet filetransfer/app @ ${bad.slice(0, 9)} (waiting for wave 1 of 2, due at `);
   expect(content(later)).toBe("good v1\n");
+  expect((await later.h.cli("plan")).out.join("\n")).toContain(`head ${bad.slice(0, 9)} waits for wave 1 of 2, due at `);
 
   // the canary applies it, the gate fails, it rolls back and pushes the quarantine ref
   const c = await canary.h.cli("sync");
@@ -67,6 +68,7 @@ test("the canary quarantines a bad commit and tells the fleet; later waves and r
   expect(tag).not.toContain("push-secret");
 
   // a read-only wave-0 host never applies it, nor does wave 1 once due
+  expect((await readOnly.h.cli("plan")).out.join("\n")).toContain(`head ${bad.slice(0, 9)} was quarantined by another host`);
   const ro = await readOnly.h.cli("sync");
   expect(ro.code).toBe(1);
   expect(ro.out.join("\n")).toContain("quarantined by another host");
