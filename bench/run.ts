@@ -7,13 +7,14 @@
  *
  *   bun run bench                  full sizes (N = 10/50/200, 20 targets, 1,000 ticks: ~30 min)
  *   bun run bench -- --quick       small sizes (~5 min), to check the suite works
- *   bun run bench -- --only 1,3    some scenarios (1 apply, 2 tick, 3 latency, 4 memory, 5 startup, 6 health gate, 7 oci-vs-git, 8 large file)
+ *   bun run bench -- --only 1,3    some scenarios (1 apply, 2 tick, 3 latency, 4 memory, 5 startup, 6 health gate, 7 oci-vs-git, 8 large file, 9 fleet)
  *   BENCH_LARGE_SIZES=300 bun run bench -- --only 8   the large-file sizes in MiB (default 300,2048)
  */
 import { ociVsGit } from "./oci-vs-git.ts";
 import { applyThroughput } from "./apply-throughput.ts";
 import { healthGate } from "./health-gate.ts";
 import { largeFile } from "./large-file.ts";
+import { fleet } from "./fleet.ts";
 import { latency } from "./latency.ts";
 import { type BenchOptions, type ScenarioResult, ensureBinary, machine, printTable, writeResult } from "./lib.ts";
 import { memory } from "./memory.ts";
@@ -29,6 +30,7 @@ const SCENARIOS: [string, string, (o: BenchOptions) => Promise<ScenarioResult>][
   ["6", "health-gate", healthGate],
   ["7", "oci-vs-git", ociVsGit],
   ["8", "large-file", largeFile],
+  ["9", "fleet", fleet],
 ];
 
 const args = Bun.argv.slice(2);
