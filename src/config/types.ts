@@ -23,6 +23,8 @@ export interface RawMethod extends CommonMethod {
   pullImage?: boolean;
   /** Recreate managed containers removed, stopped or replaced out of band (default true). */
   selfHeal?: boolean;
+  /** false: refuse to replace a same-named container fetchit did not create (default true: taken over, with a warning). */
+  adopt?: boolean;
 }
 export interface KubeMethod extends CommonMethod {
   /** Network name or mode for the pods (`--network`); absent = Podman's default kube network. */
@@ -33,6 +35,8 @@ export interface KubeMethod extends CommonMethod {
   userns?: string;
   /** Recreate managed pods removed, stopped or replaced out of band (default true). */
   selfHeal?: boolean;
+  /** false: refuse to replace a same-named pod fetchit did not create (default true: taken over, with a warning). */
+  adopt?: boolean;
 }
 export interface SystemdMethod extends CommonMethod {
   root?: boolean;

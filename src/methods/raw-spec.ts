@@ -1,7 +1,7 @@
 /**
  * Raw container spec files: FetchIt's fields (Image, Name, Env, Ports, Mounts,
  * Volumes, CapAdd, CapDrop) plus Command, Labels, Network, Restart, User,
- * Devices and Pod. JSON when the first non-space character is `{`, else YAML;
+ * Devices, Pod and StopTimeout. JSON when the first non-space character is `{`, else YAML;
  * keys match case-insensitively; unknown keys and wrong types are errors that
  * name the field.
  */
@@ -44,6 +44,8 @@ export interface RawSpec {
   User?: string;
   Devices: string[];
   Pod?: string;
+  /** Seconds between SIGTERM and SIGKILL when the container is stopped (Podman's default: 10). */
+  StopTimeout?: number;
 }
 
 type Check = (v: unknown, where: string) => unknown;
@@ -118,6 +120,7 @@ const specFields: Record<string, Check> = {
   User: (v, w) => (typeof v === "number" ? String(v) : str(v, w)),
   Devices: strList,
   Pod: str,
+  StopTimeout: (v, w) => (Number.isInteger(v) && (v as number) >= 0 ? v : fail(w, "a whole number of seconds (0 or more)", v)),
 };
 
 /** Parses and validates one raw spec file; errors are MethodErrors naming the file and field. */
