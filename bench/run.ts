@@ -7,12 +7,13 @@
  *
  *   bun run bench                  full sizes (N = 10/50/200, 20 targets, 1,000 ticks: ~30 min)
  *   bun run bench -- --quick       small sizes (~5 min), to check the suite works
- *   bun run bench -- --only 1,3    some scenarios (1 apply, 2 tick, 3 latency, 4 memory, 5 startup)
+ *   bun run bench -- --only 1,3    some scenarios (1 apply, 2 tick, 3 latency, 4 memory, 5 startup, 6 replace)
  */
 import { applyThroughput } from "./apply-throughput.ts";
 import { latency } from "./latency.ts";
 import { type BenchOptions, type ScenarioResult, ensureBinary, machine, printTable, writeResult } from "./lib.ts";
 import { memory } from "./memory.ts";
+import { replaceThroughput } from "./replace-throughput.ts";
 import { startup } from "./startup.ts";
 import { tickCost } from "./tick-cost.ts";
 
@@ -22,6 +23,7 @@ const SCENARIOS: [string, string, (o: BenchOptions) => Promise<ScenarioResult>][
   ["3", "latency", latency],
   ["4", "memory", memory],
   ["5", "startup", startup],
+  ["6", "replace-throughput", replaceThroughput],
 ];
 
 const args = Bun.argv.slice(2);
@@ -30,7 +32,7 @@ const onlyAt = args.indexOf("--only");
 const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? "").split(",") : undefined;
 const unknown = args.filter((a, i) => a !== "--quick" && a !== "--only" && !(onlyAt >= 0 && i === onlyAt + 1));
 if (unknown.length) {
-  console.error(`bench: unknown argument(s) ${unknown.join(" ")}; use --quick and/or --only 1,2,3,4,5`);
+  console.error(`bench: unknown argument(s) ${unknown.join(" ")}; use --quick and/or --only 1,2,3,4,5,6`);
   process.exit(2);
 }
 

@@ -3,6 +3,7 @@ import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPodmanClient, type ContainerSpec, type PodmanClient } from "../../src/podman/index.ts";
+import { containerWithIdPrefix, podWithIdPrefix } from "../support/id-prefix.ts";
 import { freePort, rejection, sharedPodman, type TestPodman } from "../support/podman.ts";
 
 let pm: TestPodman;
@@ -160,4 +161,22 @@ describe("containers", () => {
     expect(missing.message).toMatch(new RegExp(`^POST /libpod/containers/${none}/start: 404 Not Found: .*no such container`));
     expect(missing.retryable).toBe(false);
   });
+
+  test("identity: names are found exactly, never as an id prefix; acting calls take full ids only", async () => {
+    const b = await containerWithIdPrefix(pm);
+    expect(await client.findContainer(b.prefix)).toBeNull(); // Podman's own lookup would return the bystander
+    const byName = await client.findContainer((await client.inspectContainer(b.id))!.Name);
+    expect(byName?.Id).toBe(b.id);
+    const refused = [
+      client.stopContainer(b.prefix), client.removeContainer(b.prefix, { force: true }), client.startContainer(b.prefix), client.inspectContainer(b.prefix), client.removePod(b.prefix),
+    ];
+    for (const call of refused) expect(String(await call.catch((e: unknown) => e))).toContain(`"${b.prefix}" is not a full id; fetchit acts on Podman objects by id only`);
+    const pod = await podWithIdPrefix(pm);
+    expect(await client.findPod(pod.prefix)).toBeNull();
+    await pm.cli(["volume", "create", "dbdata"]);
+    expect(await client.volumeExists("db")).toBe(false);
+    expect(await client.removeVolume("db")).toBe(false);
+    expect(await client.volumeExists("dbdata")).toBe(true);
+    expect((await pm.cli(["inspect", "--format", "{{.State.Running}}", b.id]))).toBe("true");
+  }, 60_000);
 });

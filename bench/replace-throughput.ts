@@ -1,0 +1,81 @@
+/**
+ * Scenario 6, replace throughput (issue 15): N raw containers whose process
+ * ignores SIGTERM (busybox `sh -c 'trap "" TERM; sleep 1000'`, as many
+ * shell-wrapped services do), all changed by one commit; `fetchit sync` (the
+ * compiled binary) replaces them, each stop waiting out Podman's default 10 s
+ * stop timeout. Side by side in the same run, the shell an operator would
+ * write: one `podman stop` of all N (Podman stops them in parallel), one
+ * `podman rm`, then a loop of `podman run -d`. Target: fetchit ≤ 25 s
+ * (2.5 × the stop timeout) at N = 50; before issue 15 it was ~138 s (stops
+ * four at a time).
+ */
+import { join } from "node:path";
+import { createRemote, tempDir } from "../test/support/git.ts";
+import { sharedPodman, type TestPodman } from "../test/support/podman.ts";
+import { type BenchOptions, type Row, type ScenarioResult, ensureBinary } from "./lib.ts";
+
+const STUBBORN = ["sh", "-c", `trap "" TERM; sleep 1000`];
+const STOP_TIMEOUT_S = 10;
+
+export async function replaceThroughput(opts: BenchOptions): Promise<ScenarioResult> {
+  const bin = await ensureBinary();
+  const podman = await sharedPodman();
+  const sizes = opts.quick ? [10] : [10, 50];
+  const rows: Row[] = [];
+  const detail: Record<string, unknown> = {};
+  for (const n of sizes) {
+    const fetchitMs = await fetchitReplace(bin, podman, n);
+    const shellMs = await shellReplace(podman, n);
+    const goal = 2.5 * STOP_TIMEOUT_S * 1000;
+    rows.push({ what: `N=${n}: fetchit sync, replace all (stop timeout ${STOP_TIMEOUT_S} s)`, value: Math.round(fetchitMs), unit: "ms", ...(n === 50 ? { target: `≤ ${goal} ms`, ok: fetchitMs <= goal } : {}) });
+    rows.push({ what: `N=${n}: shell: podman stop (all) + rm + loop of podman run -d`, value: Math.round(shellMs), unit: "ms" });
+    rows.push({ what: `N=${n}: fetchit in stop timeouts`, value: fetchitMs / (STOP_TIMEOUT_S * 1000), unit: "×" });
+    detail[`n${n}`] = { fetchitMs, shellMs };
+  }
+  await podman.reset();
+  return { scenario: "6. replace throughput (N raw containers that ignore SIGTERM, all changed)", rows, detail };
+}
+
+/** Deploys N stubborn containers (untimed), then times the sync that replaces them all. */
+async function fetchitReplace(bin: string, podman: TestPodman, n: number): Promise<number> {
+  await podman.reset();
+  const files = (v: string) =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`raw/c${i}.json`, JSON.stringify({ Image: podman.image, Name: `bench-r${i}`, Command: STUBBORN, Env: { V: v } })]));
+  const remote = await createRemote(files("1"));
+  const dir = tempDir("fetchit-bench-replace-");
+  const config = join(dir, "config.yaml");
+  await Bun.write(config, `targetConfigs:\n  - name: bench\n    url: ${remote.url}\n    branch: main\n    raw:\n      - name: r\n        targetPath: raw\n        schedule: "@hourly"\n`);
+  const sync = async () => {
+    const p = Bun.spawn([bin, "sync", "--config", config, "--state-dir", join(dir, "state"), "--podman-socket", podman.socketPath, "--log-level", "warn"], {
+      env: { ...process.env, FETCHIT_CONFIG: undefined },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    if ((await p.exited) !== 0) throw new Error(`fetchit sync failed: ${await new Response(p.stderr).text()}`);
+  };
+  await sync();
+  await remote.commit(files("2"));
+  const t = performance.now();
+  await sync();
+  const ms = performance.now() - t;
+  const envs = await podman.cli(["ps", "--filter", "name=^bench-r", "--format", "{{.Names}}"]);
+  const running = envs.split("\n").filter(Boolean).length;
+  if (running !== n) throw new Error(`after the replacement ${running} of ${n} containers run`);
+  return ms;
+}
+
+/** Starts N stubborn containers (untimed), then times what an operator's script would do to replace them. */
+async function shellReplace(podman: TestPodman, n: number): Promise<number> {
+  await podman.reset();
+  const args = STUBBORN.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+  const run = (v: string) => `for i in $(seq 0 ${n - 1}); do podman --remote --url "unix://$1" run -d --name bench-s$i -e V=${v} "$2" ${args} >/dev/null || exit 1; done`;
+  const names = Array.from({ length: n }, (_, i) => `bench-s${i}`).join(" ");
+  const sh = (script: string) => {
+    const p = Bun.spawnSync(["sh", "-c", script, "sh", podman.socketPath, podman.image], { env: { ...process.env, ...podman.env } });
+    if (p.exitCode !== 0) throw new Error(`shell failed: ${p.stderr.toString()}`);
+  };
+  sh(run("1"));
+  const t = performance.now();
+  sh(`podman --remote --url "unix://$1" stop ${names} >/dev/null && podman --remote --url "unix://$1" rm ${names} >/dev/null && ${run("2")}`);
+  return performance.now() - t;
+}
