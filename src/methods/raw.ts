@@ -119,6 +119,21 @@ function takeOver(ctx: MethodContext<RawMethod>, c: ContainerInspect, path: stri
   });
 }
 
+/**
+ * The spec with its pod and networks resolved exactly (Podman would take an
+ * unknown name as an id prefix and join someone else's pod or network): the
+ * pod by id; a missing one is an error naming the field.
+ */
+async function resolveRefs(ctx: MethodContext<RawMethod>, gen: ContainerSpec, path: string): Promise<ContainerSpec> {
+  const missing = (what: string, name: string) =>
+    new MethodError(`${what}: ${what === "Pod" ? "pod" : "network"} "${name}" does not exist (names are matched exactly, never as id prefixes); create it first`, path);
+  for (const net of Object.keys(gen.Networks ?? {})) if (!(await ctx.podman.networkExists(net))) throw missing("Network", net);
+  if (!gen.pod) return gen;
+  const pod = await ctx.podman.findPod(gen.pod);
+  if (!pod) throw missing("Pod", gen.pod);
+  return { ...gen, pod: pod.Id };
+}
+
 /** Creates and starts the container (in the small pool of heavy work), starting it by the id the create returned. */
 async function createAndStart(ctx: MethodContext<RawMethod>, gen: ContainerSpec, name: string, path: string): Promise<void> {
   const heavy = ctx.limitHeavy ?? (<T>(fn: () => Promise<T>) => fn());
@@ -156,9 +171,10 @@ export const raw: Method<RawMethod> = {
       return { resource: { name: spec.Name, hash }, changed: false };
     }
     if (existing && !ownedByFetchit(existing)) takeOver(ctx, existing, file.path);
+    const resolved = await resolveRefs(ctx, gen, file.path); // before the old container goes
     await ctx.ensureImage(spec.Image, pull);
     if (existing) await stopAndRemove(ctx, existing);
-    await createAndStart(ctx, gen, spec.Name, file.path);
+    await createAndStart(ctx, resolved, spec.Name, file.path);
     log.info(existing ? "container recreated" : "container created and started", { image: spec.Image });
     return { resource: { name: spec.Name, hash }, changed: true };
   },

@@ -57,6 +57,8 @@ export interface PodmanClient {
   volumeExists(name: string): Promise<boolean>;
   /** Removes the volume named exactly `name`, never forced: true when removed, false when absent. */
   removeVolume(name: string): Promise<boolean>;
+  /** Whether a network named exactly `name` exists (never an id prefix). */
+  networkExists(name: string): Promise<boolean>;
   /** `podman system prune`: unused pods, containers, networks, images (all unused with `all`), volumes with `volumes`. */
   systemPrune(opts?: system.SystemPruneOptions): Promise<SystemPruneReport>;
   /** Loads an image archive streamed as `body`; returns the loaded names (or `sha256:` ids). */
@@ -128,6 +130,7 @@ export function createPodmanClient(socketPath: string, opts: PodmanClientOptions
     },
     volumeExists: (name) => pods.volumeExists(t, name),
     removeVolume: (name) => pods.removeVolume(t, name),
+    networkExists: (name) => pods.networkExists(t, name),
     systemPrune: (pruneOpts) => system.systemPrune(t, pruneOpts),
     loadImage: (body, loadOpts) => system.loadImage(t, body, loadOpts),
     request,

@@ -10,7 +10,7 @@
  * stop, remove, inspect) takes a full 64-hex id and refuses anything else.
  */
 import { PodmanApiError } from "../errors.ts";
-import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, retryBusy, type Transport } from "./transport.ts";
+import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, POOL_QUEUE_MS, retryBusy, type Transport } from "./transport.ts";
 import type { ContainerInspect, ContainerListEntry, ContainerSpec } from "./types.ts";
 
 /** Options of a container removal. */
@@ -63,7 +63,7 @@ export async function stopContainer(t: Transport, id: string, timeoutSeconds?: n
   await t.send("POST", `/containers/${id}/stop`, {
     query: { timeout: timeoutSeconds },
     allowStatus: [404],
-    timeoutMs: DEFAULT_TIMEOUT_MS + (timeoutSeconds ?? 10) * 1000,
+    timeoutMs: DEFAULT_TIMEOUT_MS + POOL_QUEUE_MS + (timeoutSeconds ?? 10) * 1000,
   });
 }
 
@@ -76,7 +76,7 @@ export async function removeContainer(t: Transport, id: string, opts: RemoveCont
     const res = await t.send("DELETE", path, {
       query: { force: opts.force ?? false, v: opts.volumes ?? false, timeout: opts.timeoutSeconds },
       allowStatus: [404],
-      timeoutMs: DEFAULT_TIMEOUT_MS + (opts.timeoutSeconds ?? 10) * 1000,
+      timeoutMs: DEFAULT_TIMEOUT_MS + POOL_QUEUE_MS + (opts.timeoutSeconds ?? 10) * 1000,
     });
     if (res.status === 404) return false;
     // Podman 4+ answers 200 with one report per container; a report may carry an error.

@@ -1,6 +1,7 @@
 /**
  * Pod calls for the kube method: play a Kubernetes YAML, list and remove
- * pods, and check whether a named volume (a PersistentVolumeClaim) exists.
+ * pods, and check whether a named volume (a PersistentVolumeClaim) or
+ * network exists.
  * Checked against Podman 4.3 and 5: the play report has the same shape in
  * both (5 adds fields), and a 4.3 server silently ignores query parameters
  * it does not know (`replace`, `userns`).
@@ -12,7 +13,7 @@
 import { PodmanApiError } from "../errors.ts";
 import { assertFullId, exactName } from "./containers.ts";
 import { PULL_TIMEOUT_MS } from "./images.ts";
-import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, retryBusy, type Transport } from "./transport.ts";
+import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, POOL_QUEUE_MS, retryBusy, type Transport } from "./transport.ts";
 import type { PlayKubeReport, PodListEntry } from "./types.ts";
 
 /** Options of a kube play (query parameters of `POST /libpod/play/kube`). */
@@ -82,7 +83,7 @@ export async function findPod(t: Transport, name: string): Promise<PodListEntry 
 export async function removePod(t: Transport, id: string, opts: RemovePodOptions = {}): Promise<boolean> {
   assertFullId(id, "remove pod");
   const { timeoutSeconds, stopFirst = true } = opts;
-  const wait = DEFAULT_TIMEOUT_MS + (timeoutSeconds ?? 60) * 1000;
+  const wait = DEFAULT_TIMEOUT_MS + POOL_QUEUE_MS + (timeoutSeconds ?? 60) * 1000;
   if (stopFirst || timeoutSeconds !== undefined) {
     const stop = await t.send("POST", `/pods/${id}/stop`, { query: { t: timeoutSeconds }, allowStatus: [404], timeoutMs: wait });
     if (stop.status === 404) return false;
@@ -104,6 +105,13 @@ export async function volumeExists(t: Transport, name: string): Promise<boolean>
   const res = await t.send("GET", "/volumes/json", { query: { filters: JSON.stringify({ name: [exactName(name)] }) } });
   const list = parseJson<{ Name: string }[] | null>("GET /libpod/volumes/json", res);
   return (list ?? []).some((v) => v.Name === name);
+}
+
+/** true when a network named exactly `name` exists (Podman resolves a network name as an id prefix too). */
+export async function networkExists(t: Transport, name: string): Promise<boolean> {
+  const res = await t.send("GET", "/networks/json", { query: { filters: JSON.stringify({ name: [exactName(name)] }) } });
+  const list = parseJson<{ name?: string; Name?: string }[] | null>("GET /libpod/networks/json", res);
+  return (list ?? []).some((n) => (n.name ?? n.Name) === name);
 }
 
 /**

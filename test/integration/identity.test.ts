@@ -10,7 +10,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { harness, SLEEPER, targetConfig, type Harness } from "../support/fetchit.ts";
 import { createRemote, type TestRemote } from "../support/git.ts";
-import { containerWithIdPrefix, stateOf, type Bystander } from "../support/id-prefix.ts";
+import { containerWithIdPrefix, networkWithIdPrefix, podWithIdPrefix, stateOf, type Bystander } from "../support/id-prefix.ts";
 import { type TestPodman, withSharedPodman } from "../support/podman.ts";
 import { spawnFetchit } from "../support/process.ts";
 
@@ -102,6 +102,29 @@ describe("a spec Name that is another container's id prefix", () => {
     expect(await named(b.prefix)).toBeNull();
     expect(await named("managed")).toMatchObject({ owner: "fetchit", running: true });
     await expectUntouched(b);
+  }, T);
+});
+
+describe("a spec's Pod or Network that is another pod's or network's id prefix", () => {
+  const lastError = async (h: Harness) => JSON.parse((await h.cli("status", "--json")).out.join("\n")).methods[0].lastError.message as string;
+
+  test("Pod: refused with an error naming the field; the bystander pod gets no container and keeps running", async () => {
+    const b = await podWithIdPrefix(podman);
+    const before = await podman.cli(["pod", "inspect", "--format", "{{.NumContainers}}", b.id]);
+    const h = harness(podman, targetConfig((await createRemote({ "raw/x.json": spec("joiner", { Pod: b.prefix }) })).url, rawMethod()));
+    expect((await h.cli("sync")).code).toBe(1);
+    expect(await lastError(h)).toContain(`raw/x.json: Pod: pod "${b.prefix}" does not exist (names are matched exactly, never as id prefixes); create it first`);
+    expect(await named("joiner")).toBeNull();
+    expect(await podman.cli(["pod", "inspect", "--format", "{{.NumContainers}}", b.id])).toBe(before);
+    expect(await stateOf(podman, "pod", b.id)).toEqual({ id: b.id, running: true });
+  }, T);
+
+  test("Network: refused with an error naming the field; no container joins the bystander network", async () => {
+    const b = await networkWithIdPrefix(podman);
+    const h = harness(podman, targetConfig((await createRemote({ "raw/x.json": spec("joiner", { Network: b.prefix }) })).url, rawMethod()));
+    expect((await h.cli("sync")).code).toBe(1);
+    expect(await lastError(h)).toContain(`raw/x.json: Network: network "${b.prefix}" does not exist (names are matched exactly, never as id prefixes); create it first`);
+    expect(await named("joiner")).toBeNull();
   }, T);
 });
 

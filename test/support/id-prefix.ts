@@ -62,6 +62,17 @@ export async function podWithIdPrefix(podman: TestPodman, prefixes = HEX_NAMES):
   return found;
 }
 
+/** A network named `users-net-<n>` whose id starts with one of `prefixes`. */
+export async function networkWithIdPrefix(podman: TestPodman, prefixes = HEX_NAMES): Promise<Bystander> {
+  const c = client(podman);
+  const tag = Math.random().toString(36).slice(2, 8);
+  return untilPrefix(
+    async (i) => (await c.request<{ id: string }>("POST", "/networks/create", { body: { name: `users-net-${tag}-${i}` } })).id,
+    async (id) => void (await c.requestRaw("DELETE", `/networks/${id}`)),
+    prefixes,
+  );
+}
+
 /** Id, state and whether it runs, of a container or pod by id (null when gone), from the podman CLI. */
 export async function stateOf(podman: TestPodman, kind: "container" | "pod", id: string): Promise<{ id: string; running: boolean } | null> {
   try {
