@@ -18,7 +18,7 @@ import {
   claimNames, injectLabels, isPodOf, kubeHash, LABEL_RUN_ONCE, markRunOnce, markStopTimeout, parseKubeFile, renderKube, stopTimeoutOf,
   type KubeDoc, type KubeFile,
 } from "./kube-yaml.ts";
-import { checkUserns, verifyPlay } from "./kube-verify.ts";
+import { checkNetwork, checkUserns, verifyPlay } from "./kube-verify.ts";
 import { LABEL_FILE, LABEL_HASH, LABEL_METHOD, LABEL_OWNER, LABEL_TARGET } from "./raw.ts";
 import type { DesiredFile, Method, MethodContext } from "./types.ts";
 
@@ -134,6 +134,7 @@ async function onFile<T>(path: string, what: string, fn: () => Promise<T>): Prom
 
 async function replace(ctx: Ctx, file: DesiredFile, d: Desired, c: ReturnType<typeof classify>, skip: Set<KubeDoc>): Promise<string[]> {
   await checkUserns(ctx.podman, d.opts, file.path);
+  await checkNetwork(ctx.podman, d.opts, file.path);
   takeOver(ctx, c.foreign, file.path);
   await removePods(ctx, c.stale, "removed pod of the file's previous content", file.path);
   await removePods(ctx, c.mine, "removed pod to replace it", file.path);

@@ -8,7 +8,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { harness, targetConfig, type Harness } from "../support/fetchit.ts";
 import { createRemote, type TestRemote } from "../support/git.ts";
-import { podWithIdPrefix, stateOf, type Bystander } from "../support/id-prefix.ts";
+import { networkWithIdPrefix, podWithIdPrefix, stateOf, type Bystander } from "../support/id-prefix.ts";
 import { type TestPodman, withSharedPodman } from "../support/podman.ts";
 
 let podman: TestPodman;
@@ -65,6 +65,17 @@ describe("a Pod named like another pod's id prefix", () => {
     expect((await h.cli("sync")).code).toBe(0);
     expect(await podNamed("renamed-pod")).toBeNull();
     await untouched();
+  }, T);
+});
+
+describe("a kube entry's network that is another network's id prefix", () => {
+  test("is refused before anything is played", async () => {
+    const b = await networkWithIdPrefix(podman);
+    const remote = await createRemote({ "kube/p.yaml": pod("netpod") });
+    const h = harness(podman, targetConfig(remote.url, kubeMethod(`        network: "${b.prefix}"\n`)));
+    expect((await h.cli("sync")).code).toBe(1);
+    expect((await status(h)).lastError.message).toContain(`kube/p.yaml: network "${b.prefix}" (the kube entry's network) does not exist (names are matched exactly, never as id prefixes)`);
+    expect(await podNamed("netpod")).toBeNull();
   }, T);
 });
 
