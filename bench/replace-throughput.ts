@@ -4,8 +4,10 @@
  * shell-wrapped services do), all changed by one commit; `fetchit sync` (the
  * compiled binary) replaces them, each stop waiting out Podman's default 10 s
  * stop timeout. Side by side in the same run, the shell an operator would
- * write: one `podman stop` of all N (Podman stops them in parallel), one
- * `podman rm`, then a loop of `podman run -d`. Target: fetchit ≤ 25 s
+ * write: a `podman stop` of each of the N in the background, `wait`, one
+ * `podman rm` of all, then a loop of `podman run -d` (all through the same
+ * API service; `podman --remote stop a b c` alone would stop them one after
+ * another). Target: fetchit ≤ 25 s
  * (2.5 × the stop timeout) at N = 50; before issue 15 it was ~138 s (stops
  * four at a time).
  *
@@ -37,7 +39,7 @@ export async function replaceThroughput(opts: BenchOptions): Promise<ScenarioRes
       const shellMs = await shellReplace(podman, socket, n);
       const goal = 2.5 * STOP_TIMEOUT_S * 1000;
       rows.push({ what: `N=${n}, Podman ${label}: fetchit sync, replace all`, value: Math.round(fetchitMs), unit: "ms", ...(n === 50 ? { target: `≤ ${goal} ms`, ok: fetchitMs <= goal } : {}) });
-      rows.push({ what: `N=${n}, Podman ${label}: shell podman stop (all) + rm + loop of run -d`, value: Math.round(shellMs), unit: "ms" });
+      rows.push({ what: `N=${n}, Podman ${label}: shell: N × podman stop &, wait, rm, loop of run -d`, value: Math.round(shellMs), unit: "ms" });
       rows.push({ what: `N=${n}, Podman ${label}: fetchit in ${STOP_TIMEOUT_S} s stop timeouts`, value: fetchitMs / (STOP_TIMEOUT_S * 1000), unit: "×" });
       detail[label] = { n, fetchitMs, shellMs };
     }
@@ -101,6 +103,7 @@ async function shellReplace(podman: TestPodman, socket: string, n: number): Prom
   };
   sh(run("1"));
   const t = performance.now();
-  sh(`podman --remote --url "unix://$1" stop ${names} >/dev/null && podman --remote --url "unix://$1" rm ${names} >/dev/null && ${run("2")}`);
+  // `podman --remote stop a b c` stops one after another (N × 10 s): every stop in the background instead, then wait.
+  sh(`for n in ${names}; do podman --remote --url "unix://$1" stop $n >/dev/null & done; wait && podman --remote --url "unix://$1" rm ${names} >/dev/null && ${run("2")}`);
   return performance.now() - t;
 }
