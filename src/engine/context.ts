@@ -27,10 +27,13 @@ export interface EngineDeps {
 
 /**
  * How many files of one apply may wait on a stop or removal at once (raw,
- * kube): replacing 50 containers that ignore SIGTERM takes about two stop
- * timeouts instead of fifty quarters of one. Creates stay at `concurrency`.
+ * kube): replacing 50 containers that ignore SIGTERM waits about one stop
+ * timeout (one wave) instead of fifty quarters of one. Creates stay at
+ * `concurrency`. A waiting stop costs a socket and a timer here and a
+ * goroutine in Podman (whose own pool, 3 × cores by default, may still queue
+ * them: see docs/ownership.md).
  */
-export const STOP_CONCURRENCY = 32;
+export const STOP_CONCURRENCY = 64;
 
 /** A MethodContext whose ensureImage pulls each image at most once for this apply. */
 export function methodContext<C extends CommonMethod>(

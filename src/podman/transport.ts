@@ -17,7 +17,7 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 /**
  * Extra time for stops and removals: Podman's API service runs them in one
  * worker pool of 3 × CPU cores (`podman --max-workers`; 6 on a 2-core host),
- * so with many in flight (fetchit's 32, other clients') one can wait there
+ * so with many in flight (fetchit's 64, other clients') one can wait there
  * for several stop timeouts before its own begins.
  */
 export const POOL_QUEUE_MS = 180_000;
