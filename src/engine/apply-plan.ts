@@ -1,8 +1,8 @@
 /**
  * Executes a plan: removals, then creations, then updates, each phase with a
  * bounded pool (wide for methods that keep their creates in the small pool
- * themselves, see Method.boundsHeavyWork). Every failure is collected with its file; one bad file
- * never stops the others.
+ * themselves, see Method.boundsHeavyWork). Every failure is collected with
+ * its file; one bad file never stops the others.
  */
 import type { Logger } from "../log.ts";
 import type { DesiredFile } from "../methods/index.ts";
