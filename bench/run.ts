@@ -7,7 +7,7 @@
  *
  *   bun run bench                  full sizes (N = 10/50/200, 20 targets, 1,000 ticks: ~30 min)
  *   bun run bench -- --quick       small sizes (~5 min), to check the suite works
- *   bun run bench -- --only 1,3    some scenarios (1 apply, 2 tick, 3 latency, 4 memory, 5 startup, 6 health gate, 7 oci-vs-git, 8 large file, 9 fleet)
+ *   bun run bench -- --only 1,3    some scenarios (1 apply, 2 tick, 3 latency, 4 memory, 5 startup, 6 health gate, 7 oci-vs-git, 8 large file, 9 fleet, 10 replace)
  *   BENCH_LARGE_SIZES=300 bun run bench -- --only 8   the large-file sizes in MiB (default 300,2048)
  */
 import { ociVsGit } from "./oci-vs-git.ts";
@@ -18,6 +18,7 @@ import { fleet } from "./fleet.ts";
 import { latency } from "./latency.ts";
 import { type BenchOptions, type ScenarioResult, ensureBinary, machine, printTable, writeResult } from "./lib.ts";
 import { memory } from "./memory.ts";
+import { replaceThroughput } from "./replace-throughput.ts";
 import { startup } from "./startup.ts";
 import { tickCost } from "./tick-cost.ts";
 
@@ -31,6 +32,7 @@ const SCENARIOS: [string, string, (o: BenchOptions) => Promise<ScenarioResult>][
   ["7", "oci-vs-git", ociVsGit],
   ["8", "large-file", largeFile],
   ["9", "fleet", fleet],
+  ["10", "replace-throughput", replaceThroughput],
 ];
 
 const args = Bun.argv.slice(2);

@@ -26,14 +26,14 @@ export interface PlanReport {
   methods: MethodPlan[];
 }
 
-const SIGN: Record<PlanItem["action"], string> = { create: "+", replace: "~", remove: "-", unchanged: "=", error: "!" };
+const SIGN: Record<PlanItem["action"], string> = { create: "+", replace: "~", "take-over": "~", remove: "-", unchanged: "=", error: "!" };
 
 function printPlan(p: MethodPlan, print: (line: string) => void): void {
   const range = `${p.appliedCommit?.slice(0, 9) ?? "(nothing applied)"} -> ${p.head?.slice(0, 9) ?? "?"}`;
   print(`${p.target} ${p.kind}/${p.method}: ${range}`);
   if (p.error) print(`  ! cannot plan: ${p.error}`);
   for (const i of p.items) {
-    print(`  ${SIGN[i.action]} ${i.action.padEnd(9)} ${i.file}${i.resource ? ` (${i.resource})` : ""}: ${i.reason}`);
+    print(`  ${SIGN[i.action]} ${i.action.replace("-", " ").padEnd(9)} ${i.file}${i.resource ? ` (${i.resource})` : ""}: ${i.reason}`);
   }
   if (!p.items.length && !p.error) print("  nothing managed yet and nothing to apply");
   for (const n of p.notes) print(`  note: ${n}`);
@@ -49,14 +49,14 @@ export async function planCommand(opts: PlanOptions, env: Env, print: (line: str
   }
   const plans = await Promise.all(jobs.map((j) => planMethod(j, rt.deps, log)));
   const summary = summarize(plans);
-  const changes = summary.create + summary.replace + summary.remove + summary.error > 0;
+  const changes = summary.create + summary.replace + summary["take-over"] + summary.remove + summary.error > 0;
   const failed = plans.some((p) => p.error);
   if (opts.json) {
     const report: PlanReport = { version: 1, changes, summary, methods: plans };
     print(JSON.stringify(report, null, 2));
   } else {
     for (const p of plans) printPlan(p, print);
-    print(`plan: ${summary.create} to create, ${summary.replace} to replace, ${summary.remove} to remove, ${summary.unchanged} unchanged${summary.error ? `, ${summary.error} invalid` : ""}${failed ? "; some methods could not be planned" : ""}`);
+    print(`plan: ${summary.create} to create, ${summary.replace} to replace, ${summary["take-over"] ? `${summary["take-over"]} to take over, ` : ""}${summary.remove} to remove, ${summary.unchanged} unchanged${summary.error ? `, ${summary.error} invalid` : ""}${failed ? "; some methods could not be planned" : ""}`);
   }
   return failed ? 1 : changes ? 2 : 0;
 }

@@ -88,6 +88,17 @@ export const snapshotProperties = (what: string) => ({
   ),
 });
 
+/** `adopt` for methods that replace same-named Podman objects (raw, kube). */
+export const adoptProperty = (what: string) =>
+  Type.Optional(
+    Type.Boolean({
+      description:
+        `What to do when a ${what} with the name a file asks for exists but was not created by fetchit (no owned-by=fetchit label): ` +
+        `true: take it over (stop and replace it, as FetchIt does), with a warning naming it; false: refuse, and report the file as failed until the ${what} is removed or renamed. ` +
+        `Default: true. \"true\"/\"false\" strings are accepted. Not in FetchIt. See docs/ownership.md.`,
+    }),
+  );
+
 /** `raw`: Podman container definitions (YAML or JSON) started as containers. */
 export const RawMethodSchema = methodSchema("raw", "Runs each container definition file (YAML or JSON, FetchIt's raw format) as a Podman container; a changed file replaces its container, a deleted one removes it.", {
   pullImage: Type.Optional(
@@ -98,6 +109,7 @@ export const RawMethodSchema = methodSchema("raw", "Runs each container definiti
   ),
   selfHeal: selfHealProperty("containers"),
   ...snapshotProperties("container"),
+  adopt: adoptProperty("container"),
 });
 
 /** `kube`: Kubernetes YAML played with `podman kube play`. */
@@ -125,6 +137,7 @@ export const KubeMethodSchema = methodSchema(
     ),
     selfHeal: selfHealProperty("pods"),
     ...snapshotProperties("pod"),
+    adopt: adoptProperty("pod"),
   },
 );
 

@@ -47,6 +47,8 @@ export interface RawMethod extends CommonMethod, SnapshotOptions {
   pullImage?: boolean;
   /** Recreate managed containers removed, stopped or replaced out of band (default true). */
   selfHeal?: boolean;
+  /** false: refuse to replace a same-named container fetchit did not create (default true: taken over, with a warning). */
+  adopt?: boolean;
 }
 export interface KubeMethod extends CommonMethod, SnapshotOptions {
   /** Network name or mode for the pods (`--network`); absent = Podman's default kube network. */
@@ -57,6 +59,8 @@ export interface KubeMethod extends CommonMethod, SnapshotOptions {
   userns?: string;
   /** Recreate managed pods removed, stopped or replaced out of band (default true). */
   selfHeal?: boolean;
+  /** false: refuse to replace a same-named pod fetchit did not create (default true: taken over, with a warning). */
+  adopt?: boolean;
 }
 export interface SystemdMethod extends CommonMethod {
   root?: boolean;

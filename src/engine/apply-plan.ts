@@ -1,14 +1,15 @@
 /**
  * Executes a plan: removals, then creations, then updates, each phase with a
- * small bounded pool. Every failure is collected with its file; one bad file
- * never stops the others.
+ * bounded pool (wide for methods that keep their creates in the small pool
+ * themselves, see Method.boundsHeavyWork). Every failure is collected with
+ * its file; one bad file never stops the others.
  */
 import { MethodError } from "../errors.ts";
 import { BlobTooLargeError } from "../git/index.ts";
 import type { Logger } from "../log.ts";
 import type { DesiredFile, Touched } from "../methods/index.ts";
 import type { ManagedResource } from "../state/store.ts";
-import { methodContext, type EngineDeps } from "./context.ts";
+import { methodContext, STOP_CONCURRENCY, type EngineDeps } from "./context.ts";
 import type { FileRef, Op } from "./plan.ts";
 import { forEachLimited } from "./pool.ts";
 import type { MethodJob } from "./run-method.ts";
@@ -98,7 +99,8 @@ export async function applyPlan(
       out.failures.push({ file: op.op === "remove" ? (op.old?.path ?? op.relPath) : op.file.path, error });
     }
   };
-  const limit = deps.concurrency ?? 4;
+  // Methods that bound their creates themselves run wide (stops wait on a timer); others in the small pool.
+  const limit = job.impl.boundsHeavyWork ? (deps.stopConcurrency ?? STOP_CONCURRENCY) : (deps.concurrency ?? 4);
   for (const phase of ["remove", "create", "update"] as const) {
     await forEachLimited(ops.filter((o) => o.op === phase), limit, runOp);
   }

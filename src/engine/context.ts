@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import type { DesiredFile, MethodContext } from "../methods/index.ts";
 import type { PodmanClient } from "../podman/index.ts";
 import type { StateStore } from "../state/store.ts";
+import { limiter } from "./pool.ts";
 
 export interface EngineDeps {
   podman: PodmanClient;
@@ -18,9 +19,21 @@ export interface EngineDeps {
   log: Logger;
   /** Clock in ms (tests move it forward). */
   now?: () => number;
-  /** Files of one commit applied at once; default 4. */
+  /** Creates and starts (heavy Podman work) at once per apply; default 4. */
   concurrency?: number;
+  /** Files of one commit in flight at once for methods that bound their heavy work (stops wait on a timer); default STOP_CONCURRENCY. */
+  stopConcurrency?: number;
 }
+
+/**
+ * How many files of one apply may wait on a stop or removal at once (raw,
+ * kube): replacing 50 containers that ignore SIGTERM waits about one stop
+ * timeout (one wave) instead of fifty quarters of one. Creates stay at
+ * `concurrency`. A waiting stop costs a socket and a timer here and a
+ * goroutine in Podman (whose own pool, 3 × cores by default, may still queue
+ * them: see docs/ownership.md).
+ */
+export const STOP_CONCURRENCY = 64;
 
 /** A MethodContext whose ensureImage pulls each image at most once for this apply. */
 export function methodContext<C extends CommonMethod>(
@@ -43,5 +56,6 @@ export function methodContext<C extends CommonMethod>(
     }
     return p;
   };
-  return { target, config, podman: deps.podman, fs: deps.fs, exec: deps.exec, log, ensureImage, ...(tree ? { tree } : {}) };
+  const limitHeavy = limiter(deps.concurrency ?? 4);
+  return { target, config, podman: deps.podman, fs: deps.fs, exec: deps.exec, log, ensureImage, limitHeavy, ...(tree ? { tree } : {}) };
 }

@@ -16,7 +16,8 @@ import type { MethodJob } from "./run-method.ts";
 import { selfHealEnabled } from "./self-heal.ts";
 import { errorMessage } from "../errors.ts";
 
-export type PlanAction = "create" | "replace" | "remove" | "unchanged" | "error";
+/** "take-over": a create or replace that would replace a same-named object fetchit did not create (printed "take over"). */
+export type PlanAction = "create" | "replace" | "take-over" | "remove" | "unchanged" | "error";
 
 /** One file of a method's plan (part of the stable `fetchit plan --json` shape). */
 export interface PlanItem {
@@ -127,6 +128,29 @@ async function describe(job: MethodJob, deps: EngineDeps, op: Op, log: Logger, w
   } catch (err) {
     return { action: "error", file: op.file.relPath, resource: op.previous?.name ?? null, reason: errorMessage(err) };
   }
+  const item = await changeOf(job, op, next, why);
+  return item.action === "create" || item.action === "replace" ? takeOver(job, ctx, next, item) : item;
+}
+
+/** A create or replace that would replace something fetchit did not create becomes "take-over" (or an error with `adopt: false`). */
+async function takeOver(job: MethodJob, ctx: ReturnType<typeof methodContext>, next: ManagedResource, item: PlanItem): Promise<PlanItem> {
+  if (!job.impl.takeovers) return item;
+  let found: string[];
+  try {
+    found = await job.impl.takeovers(ctx, next);
+  } catch (err) {
+    return { ...item, reason: `${item.reason}; could not check for same-named objects: ${errorMessage(err)}` };
+  }
+  if (!found.length) return item;
+  const what = found.join("; ");
+  if ((job.config as { adopt?: boolean }).adopt === false) {
+    return { ...item, action: "error", reason: `${what} exists and was not created by fetchit; adopt: false refuses to replace it` };
+  }
+  return { ...item, action: "take-over", reason: `${item.reason}; replaces ${what}, which fetchit did not create` };
+}
+
+/** What an op does to its file, from the state and identify. */
+async function changeOf(job: MethodJob, op: Exclude<Op, { op: "remove" }>, next: ManagedResource, why?: string): Promise<PlanItem> {
   const prev = op.previous;
   const base = { file: op.file.relPath, resource: next.name };
   if (!prev) return { ...base, action: "create", reason: why ?? (op.fromRelPath ? `renamed from ${op.fromRelPath}` : "new file") };
@@ -167,7 +191,7 @@ async function addDrift(job: MethodJob, deps: EngineDeps, st: MethodState, plan:
 
 /** Counts per action over every method. */
 export function summarize(plans: MethodPlan[]): Record<PlanAction, number> {
-  const sum: Record<PlanAction, number> = { create: 0, replace: 0, remove: 0, unchanged: 0, error: 0 };
+  const sum: Record<PlanAction, number> = { create: 0, replace: 0, "take-over": 0, remove: 0, unchanged: 0, error: 0 };
   for (const p of plans) for (const i of p.items) sum[i.action]++;
   return sum;
 }

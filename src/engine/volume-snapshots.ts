@@ -49,8 +49,16 @@ export async function restoreSnapshots(job: MethodJob, deps: EngineDeps, bad: st
   try {
     for (const op of ops) {
       if (op.op === "create" || !op.previous || !(await volumesOf(job, deps, op.previous)).some((v) => found.has(v))) continue;
-      if (job.kind === "kube") for (const pod of op.previous.name.split(",").filter(Boolean)) await deps.podman.removePod(pod, 5);
-      else await deps.podman.removeContainer(op.previous.name, { force: true, timeoutSeconds: 5 });
+      // Looked up by exact name, removed by id (a name could also be another object's id prefix).
+      if (job.kind === "kube") {
+        for (const name of op.previous.name.split(",").filter(Boolean)) {
+          const pod = await deps.podman.findPod(name);
+          if (pod) await deps.podman.removePod(pod.Id, 5);
+        }
+      } else {
+        const c = await deps.podman.findContainer(op.previous.name);
+        if (c) await deps.podman.removeContainer(c.Id, { force: true, timeoutSeconds: 5 });
+      }
     }
   } catch (error) {
     out.failures.push({ file: undefined, error });
@@ -77,19 +85,22 @@ export async function restartStopped(deps: EngineDeps, ids: string[]): Promise<v
   for (const id of ids) if (await deps.podman.inspectContainer(id)) await deps.podman.startContainer(id);
 }
 
-/** Named volumes mounted by a raw container or by the containers of kube pods ("a,b"). */
+/** Named volumes mounted by a raw container or by the containers of kube pods ("a,b"); looked up by exact name, read by id. */
 async function volumesOf(job: MethodJob, deps: EngineDeps, res: ManagedResource): Promise<string[]> {
-  let containers = [res.name];
-  if (job.kind === "kube") {
-    containers = [];
-    for (const pod of res.name.split(",").filter(Boolean)) {
-      const p = await deps.podman.request<{ Containers?: { Id: string }[] }>("GET", `/pods/${enc(pod)}/json`).catch(() => undefined);
-      containers.push(...(p?.Containers ?? []).map((c) => c.Id));
+  const ids: string[] = [];
+  for (const name of res.name.split(",").filter(Boolean)) {
+    if (job.kind === "kube") {
+      const pod = await deps.podman.findPod(name).catch(() => null);
+      const p = pod ? await deps.podman.request<{ Containers?: { Id: string }[] }>("GET", `/pods/${pod.Id}/json`).catch(() => undefined) : undefined;
+      ids.push(...(p?.Containers ?? []).map((c) => c.Id));
+    } else {
+      const c = await deps.podman.findContainer(name).catch(() => null);
+      if (c) ids.push(c.Id);
     }
   }
   const out = new Set<string>();
-  for (const c of containers) {
-    const info = await deps.podman.request<{ Mounts?: { Type: string; Name?: string }[] }>("GET", `/containers/${enc(c)}/json`).catch(() => undefined);
+  for (const id of ids) {
+    const info = await deps.podman.request<{ Mounts?: { Type: string; Name?: string }[] }>("GET", `/containers/${id}/json`).catch(() => undefined);
     for (const m of info?.Mounts ?? []) if (m.Type === "volume" && m.Name) out.add(m.Name);
   }
   return [...out];

@@ -33,6 +33,23 @@ export async function checkUserns(podman: PodmanClient, opts: PlayKubeOptions, p
   }
 }
 
+/** Network modes of `kube play --network` that are not network names. */
+const NETWORK_MODES = new Set(["host", "none", "bridge", "private", "slirp4netns", "pasta", "default"]);
+
+/**
+ * Refuses a `network` that names no network exactly: Podman would resolve an
+ * unknown name as the id prefix of another network and join it.
+ */
+export async function checkNetwork(podman: PodmanClient, opts: PlayKubeOptions, path: string): Promise<void> {
+  const net = opts.network;
+  if (!net || NETWORK_MODES.has(net) || net.includes(":")) return;
+  for (const name of net.split(",")) {
+    if (!(await podman.networkExists(name.trim()))) {
+      throw new MethodError(`network "${name.trim()}" (the kube entry's network) does not exist (names are matched exactly, never as id prefixes); create it first with \`podman network create\``, path);
+    }
+  }
+}
+
 /**
  * After a play: waits KUBE_SETTLE_MS (started pods only), lists the file's
  * pods and fails on container start errors, containers that exited non-zero

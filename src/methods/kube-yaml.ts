@@ -78,6 +78,31 @@ export function markRunOnce(file: KubeFile): void {
   }
 }
 
+/** The label carrying a workload's terminationGracePeriodSeconds to its pods (fetchit passes it when it stops them). */
+export const LABEL_STOP_TIMEOUT = "io.fetchit.stop-timeout";
+
+/**
+ * Labels each workload's pods with its terminationGracePeriodSeconds
+ * (LABEL_STOP_TIMEOUT): Podman 4.3's kube play ignores the field, so fetchit
+ * passes it as the stop timeout when it stops or replaces the pod. Applied
+ * after the hash (the field itself is already part of the hashed documents).
+ */
+export function markStopTimeout(file: KubeFile): void {
+  for (const { kind, doc } of file.docs) {
+    if (!WORKLOADS.has(kind)) continue;
+    const spec = kind === "Pod" ? ["spec"] : ["spec", "template", "spec"];
+    const grace = doc.getIn([...spec, "terminationGracePeriodSeconds"]);
+    if (typeof grace !== "number" || !Number.isInteger(grace) || grace < 0) continue;
+    setLabel(doc, kind === "Pod" ? ["metadata", "labels"] : ["spec", "template", "metadata", "labels"], LABEL_STOP_TIMEOUT, String(grace));
+  }
+}
+
+/** The stop timeout a pod's label carries, or undefined (then each container's own). */
+export function stopTimeoutOf(labels: Record<string, string>): number | undefined {
+  const v = labels[LABEL_STOP_TIMEOUT];
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
 /** Sets `path.key = value`, creating missing mappings from plain objects (so they read back as objects). */
 function setLabel(doc: Document, path: string[], key: string, value: string): void {
   for (let i = 1; i <= path.length; i++) {

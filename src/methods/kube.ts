@@ -5,13 +5,20 @@
  * replaces the pods it made (pods renamed inside the file included); a
  * deleted file has its pods removed. Volumes are never removed (as
  * `podman kube down`): a claim whose volume exists reuses it, data intact.
+ * Pods are found by exact name in one listing and removed by id; a pod of the
+ * same name that fetchit did not create is taken over with a warning, or
+ * refused with `adopt: false`. terminationGracePeriodSeconds is honoured as
+ * the stop timeout.
  */
 import type { KubeMethod } from "../config/types.ts";
 import { MethodError, PodmanApiError } from "../errors.ts";
 import type { PlayKubeOptions, PlayKubeReport, PodListEntry } from "../podman/index.ts";
 import type { ManagedResource } from "../state/store.ts";
-import { claimNames, injectLabels, isPodOf, kubeHash, LABEL_RUN_ONCE, markRunOnce, parseKubeFile, renderKube, type KubeDoc, type KubeFile } from "./kube-yaml.ts";
-import { checkUserns, verifyPlay } from "./kube-verify.ts";
+import {
+  claimNames, injectLabels, isPodOf, kubeHash, LABEL_RUN_ONCE, markRunOnce, markStopTimeout, parseKubeFile, renderKube, stopTimeoutOf,
+  type KubeDoc, type KubeFile,
+} from "./kube-yaml.ts";
+import { checkNetwork, checkUserns, verifyPlay } from "./kube-verify.ts";
 import { kubeHealthy } from "./kube-health.ts";
 import { LABEL_FILE, LABEL_HASH, LABEL_METHOD, LABEL_OWNER, LABEL_TARGET } from "./raw.ts";
 import type { DesiredFile, Method, MethodContext } from "./types.ts";
@@ -50,6 +57,7 @@ async function desired(ctx: Ctx, file: DesiredFile): Promise<Desired> {
   const opts = playOptions(ctx.config);
   const hash = kubeHash(kube, opts);
   injectLabels(kube, { [LABEL_HASH]: hash }, false);
+  markStopTimeout(kube);
   return { kube, hash, opts };
 }
 
@@ -90,10 +98,29 @@ async function existingClaims(ctx: Ctx, kube: KubeFile): Promise<Set<KubeDoc>> {
   return out;
 }
 
+/** Removes pods by id (never by name: Podman would match an id prefix once the name is gone), each with its grace period. */
 async function removePods(ctx: Ctx, pods: PodListEntry[], why: string, file: string): Promise<void> {
-  for (const pod of pods) {
-    if (await ctx.podman.removePod(pod.Name)) ctx.log.info(why, { pod: pod.Name, file });
+  await Promise.all(
+    pods.map(async (pod) => {
+      if (await ctx.podman.removePod(pod.Id, stopTimeoutOf(pod.Labels))) ctx.log.info(why, { pod: pod.Name, file });
+    }),
+  );
+}
+
+/** `pod web (containers web-app, web-db)`: how a take-over names what it replaces. */
+const describePod = (p: PodListEntry) =>
+  `pod ${p.Name} (containers ${p.Containers.filter((c) => c.Id !== p.InfraId).map((c) => c.Names).join(", ") || "none"}, id ${p.Id.slice(0, 12)})`;
+
+/** Same-named pods fetchit did not create: refused with `adopt: false`, else taken over with a warning each. */
+function takeOver(ctx: Ctx, foreign: PodListEntry[], path: string): void {
+  if (!foreign.length) return;
+  if (ctx.config.adopt === false) {
+    throw new MethodError(
+      `${foreign.map(describePod).join("; ")}: not created by fetchit; this method has adopt: false, so it is left alone. Remove or rename it, or set adopt: true to let fetchit replace it`,
+      path,
+    );
   }
+  for (const pod of foreign) ctx.log.warn(`taking over ${describePod(pod)}: it was not created by fetchit and is replaced`, { pod: pod.Name, file: path });
 }
 
 /** Wraps a Podman failure as a failure of `path`, keeping whether a retry may help. */
@@ -108,15 +135,17 @@ async function onFile<T>(path: string, what: string, fn: () => Promise<T>): Prom
 
 async function replace(ctx: Ctx, file: DesiredFile, d: Desired, c: ReturnType<typeof classify>, skip: Set<KubeDoc>): Promise<string[]> {
   await checkUserns(ctx.podman, d.opts, file.path);
+  await checkNetwork(ctx.podman, d.opts, file.path);
+  takeOver(ctx, c.foreign, file.path);
   await removePods(ctx, c.stale, "removed pod of the file's previous content", file.path);
   await removePods(ctx, c.mine, "removed pod to replace it", file.path);
-  for (const pod of c.foreign) ctx.log.warn("replacing a pod fetchit did not create", { pod: pod.Name, file: file.path });
   await removePods(ctx, c.foreign, "removed pod with a name this file uses", file.path);
   if (d.kube.workloads === 0 && claimNames(d.kube).length === skip.size) {
     if (!claimNames(d.kube).length) ctx.log.warn("no Pod, Deployment or PersistentVolumeClaim in the file: nothing to play", { file: file.path });
     return [];
   }
-  const report = await play(ctx, d, skip);
+  const heavy = ctx.limitHeavy ?? (<T>(fn: () => Promise<T>) => fn());
+  const report = await heavy(() => play(ctx, d, skip));
   return verifyPlay(ctx.podman, report, [...methodLabels(ctx), `${LABEL_FILE}=${file.path}`], d.opts, file.path);
 }
 
@@ -152,6 +181,7 @@ export const kube: Method<KubeMethod> = {
   extensions: [".yaml", ".yml"],
   selfHealDefault: true,
   healthy: kubeHealthy,
+  boundsHeavyWork: true,
 
   async identify(ctx, file) {
     const d = await desired(ctx, file);
@@ -181,6 +211,11 @@ export const kube: Method<KubeMethod> = {
       const gone = pods.filter((pod) => prev.has(pod.Name) || paths.includes(pod.Labels[LABEL_FILE] ?? ""));
       await removePods(ctx, gone, "pod removed (its volumes are kept)", relPath);
     });
+  },
+
+  async takeovers(ctx, resource) {
+    const wanted = names(resource);
+    return (await ctx.podman.listPods()).filter((p) => wanted.has(p.Name) && p.Labels[LABEL_OWNER] !== "fetchit").map(describePod);
   },
 
   async drifted(ctx, resources) {

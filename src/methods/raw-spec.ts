@@ -1,7 +1,7 @@
 /**
  * Raw container spec files: FetchIt's fields (Image, Name, Env, Ports, Mounts,
  * Volumes, CapAdd, CapDrop) plus Command, Labels, Network, Restart, User,
- * Devices, Pod and a healthcheck (HealthCmd, HealthInterval, HealthTimeout,
+ * Devices, Pod, StopTimeout and a healthcheck (HealthCmd, HealthInterval, HealthTimeout,
  * HealthRetries, HealthStartPeriod, in FetchIt's capitalised style). JSON when the first non-space character is `{`, else YAML;
  * keys match case-insensitively; unknown keys and wrong types are errors that
  * name the field.
@@ -53,6 +53,8 @@ export interface RawSpec {
   HealthTimeout?: number;
   HealthStartPeriod?: number;
   HealthRetries?: number;
+  /** Seconds between SIGTERM and SIGKILL when the container is stopped (Podman's default: 10). */
+  StopTimeout?: number;
 }
 
 type Check = (v: unknown, where: string) => unknown;
@@ -137,6 +139,7 @@ const specFields: Record<string, Check> = {
   HealthTimeout: (v, w) => ((duration(v, w) as number) >= 1000 ? duration(v, w) : fail(w, "at least 1s", v)),
   HealthStartPeriod: duration,
   HealthRetries: (v, w) => (Number.isInteger(v) && (v as number) >= 1 ? v : fail(w, "a whole number of 1 or more", v)),
+  StopTimeout: (v, w) => (Number.isInteger(v) && (v as number) >= 0 ? v : fail(w, "a whole number of seconds (0 or more)", v)),
 };
 
 /** Health* fields other than HealthCmd mean nothing without it. */

@@ -1,12 +1,15 @@
 /**
  * raw: one container per spec file, created and started through the Podman
  * API. Recreated only when the generated spec changes (its hash is kept in a
- * label); the container named by a deleted or renamed file is removed.
+ * label); the container named by a deleted or renamed file is removed when it
+ * is this method's. Names are looked up exactly (never as id prefixes) and
+ * containers are then acted on by id. A same-named container fetchit did not
+ * create is taken over with a warning, or refused with `adopt: false`.
  */
 import type { RawMethod } from "../config/types.ts";
 import { MethodError, PodmanApiError } from "../errors.ts";
 import { sha256 } from "../host/fs.ts";
-import type { ContainerSpec } from "../podman/index.ts";
+import type { ContainerInspect, ContainerSpec } from "../podman/index.ts";
 import { rawHealthy } from "./raw-health.ts";
 import { parseRawSpec, type RawSpec } from "./raw-spec.ts";
 import type { DesiredFile, Method, MethodContext } from "./types.ts";
@@ -52,6 +55,7 @@ export function toContainerSpec(spec: RawSpec, ctx: MethodContext<RawMethod>, fi
     ...(spec.Command ? { command: spec.Command } : {}),
     ...(spec.User ? { user: spec.User } : {}),
     ...(spec.Pod ? { pod: spec.Pod } : {}),
+    ...(spec.StopTimeout !== undefined ? { stop_timeout: spec.StopTimeout } : {}),
     devices: spec.Devices.map((d) => ({ path: d })),
     ...networkOf(spec.Network),
     ...restartOf(spec.Restart),
@@ -92,9 +96,74 @@ async function desired(ctx: MethodContext<RawMethod>, file: DesiredFile) {
   return { spec, gen, hash };
 }
 
-async function removeContainer(ctx: MethodContext, name: string): Promise<boolean> {
-  await ctx.podman.stopContainer(name, 10);
-  return ctx.podman.removeContainer(name, { force: true });
+/** Whether fetchit created `c` (any target or method). */
+export const ownedByFetchit = (c: { Config: { Labels: Record<string, string> } }) => c.Config.Labels[LABEL_OWNER] === "fetchit";
+
+/** Whether `c` is this raw method's (owner, target and method labels). */
+const ownedHere = (ctx: MethodContext<RawMethod>, c: ContainerInspect) =>
+  ownedByFetchit(c) && c.Config.Labels[LABEL_TARGET] === ctx.target && c.Config.Labels[LABEL_METHOD] === `raw/${ctx.config.name}`;
+
+/** `container db (image docker.io/library/postgres:16, id 9375ab12cd34)`: how a take-over names what it replaces. */
+export const describeContainer = (c: ContainerInspect) =>
+  `container ${c.Name.replace(/^\//, "")} (image ${c.ImageName || c.Image}, id ${c.Id.slice(0, 12)})`;
+
+/** Stops (with its own stop timeout: StopTimeout, default 10 s) and removes one container, by id. */
+async function stopAndRemove(ctx: MethodContext, c: ContainerInspect): Promise<boolean> {
+  await ctx.podman.stopContainer(c.Id, c.Config.StopTimeout);
+  return ctx.podman.removeContainer(c.Id, { force: true });
+}
+
+/** Removes the container named `name` if it is this method's; anything else of that name is left alone. */
+async function removeOwned(ctx: MethodContext<RawMethod>, name: string, what: string, fields: Record<string, unknown>): Promise<void> {
+  const c = await ctx.podman.findContainer(name);
+  if (!c) return;
+  if (!ownedHere(ctx, c)) {
+    ctx.log.warn(`${describeContainer(c)} was not created by this method: left alone`, { ...fields, container: name });
+    return;
+  }
+  if (await stopAndRemove(ctx, c)) ctx.log.info(what, { ...fields, container: name });
+}
+
+/** A same-named container fetchit did not create: refused with `adopt: false`, else taken over with a warning. */
+function takeOver(ctx: MethodContext<RawMethod>, c: ContainerInspect, path: string): void {
+  if (ctx.config.adopt === false) {
+    throw new MethodError(
+      `${describeContainer(c)} exists and was not created by fetchit; this method has adopt: false, so it is left alone. Remove or rename that container, or set adopt: true to let fetchit replace it`,
+      path,
+    );
+  }
+  ctx.log.warn(`taking over ${describeContainer(c)}: it was not created by fetchit and is replaced`, {
+    file: path, container: c.Name.replace(/^\//, ""), image: c.ImageName || c.Image,
+  });
+}
+
+/**
+ * The spec with its pod and networks resolved exactly (Podman would take an
+ * unknown name as an id prefix and join someone else's pod or network): the
+ * pod by id; a missing one is an error naming the field.
+ */
+async function resolveRefs(ctx: MethodContext<RawMethod>, gen: ContainerSpec, path: string): Promise<ContainerSpec> {
+  const missing = (what: string, name: string) =>
+    new MethodError(`${what}: ${what === "Pod" ? "pod" : "network"} "${name}" does not exist (names are matched exactly, never as id prefixes); create it first`, path);
+  for (const net of Object.keys(gen.Networks ?? {})) if (!(await ctx.podman.networkExists(net))) throw missing("Network", net);
+  if (!gen.pod) return gen;
+  const pod = await ctx.podman.findPod(gen.pod);
+  if (!pod) throw missing("Pod", gen.pod);
+  return { ...gen, pod: pod.Id };
+}
+
+/** Creates and starts the container (in the small pool of heavy work), starting it by the id the create returned. */
+async function createAndStart(ctx: MethodContext<RawMethod>, gen: ContainerSpec, name: string, path: string): Promise<void> {
+  const heavy = ctx.limitHeavy ?? (<T>(fn: () => Promise<T>) => fn());
+  try {
+    await heavy(async () => {
+      const { id } = await ctx.podman.createContainer(gen);
+      await ctx.podman.startContainer(id);
+    });
+  } catch (err) {
+    if (err instanceof PodmanApiError) throw new MethodError(`container ${name}: ${err.message}`, path, { cause: err, retryable: err.retryable });
+    throw err;
+  }
 }
 
 export const raw: Method<RawMethod> = {
@@ -110,36 +179,36 @@ export const raw: Method<RawMethod> = {
   async apply(ctx, file, previous) {
     const { spec, gen, hash } = await desired(ctx, file);
     const log = ctx.log.child({ file: file.path, container: spec.Name });
-    if (previous && previous.name !== spec.Name && (await removeContainer(ctx, previous.name))) {
-      log.info("removed container renamed away in the spec", { old: previous.name });
+    if (previous && previous.name !== spec.Name) {
+      await removeOwned(ctx, previous.name, "removed container renamed away in the spec", { file: file.path, old: previous.name });
     }
-    const existing = await ctx.podman.inspectContainer(spec.Name);
+    const existing = await ctx.podman.findContainer(spec.Name);
     const pull = ctx.config.pullImage === true;
-    if (existing && existing.Config.Labels?.[LABEL_HASH] === hash && existing.State.Running && !pull) {
+    if (existing && ownedByFetchit(existing) && existing.Config.Labels[LABEL_HASH] === hash && existing.State.Running && !pull) {
       log.debug("container already matches its spec");
       return { resource: { name: spec.Name, hash }, changed: false };
     }
+    if (existing && !ownedByFetchit(existing)) takeOver(ctx, existing, file.path);
+    const resolved = await resolveRefs(ctx, gen, file.path); // before the old container goes
     await ctx.ensureImage(spec.Image, pull);
-    if (existing) await removeContainer(ctx, spec.Name);
-    try {
-      await ctx.podman.createContainer(gen);
-      await ctx.podman.startContainer(spec.Name);
-    } catch (err) {
-      if (err instanceof PodmanApiError) {
-        throw new MethodError(`container ${spec.Name}: ${err.message}`, file.path, { cause: err, retryable: err.retryable });
-      }
-      throw err;
-    }
+    if (existing) await stopAndRemove(ctx, existing);
+    await createAndStart(ctx, resolved, spec.Name, file.path);
     log.info(existing ? "container recreated" : "container created and started", { image: spec.Image });
     return { resource: { name: spec.Name, hash }, changed: true };
   },
 
   async remove(ctx, previous, relPath) {
-    if (await removeContainer(ctx, previous.name)) ctx.log.info("container removed", { container: previous.name, file: relPath });
+    await removeOwned(ctx, previous.name, "container removed", { file: relPath });
   },
 
   healthy: rawHealthy,
 
+  async takeovers(ctx, resource) {
+    const c = await ctx.podman.findContainer(resource.name);
+    return c && !ownedByFetchit(c) ? [describeContainer(c)] : [];
+  },
+
+  boundsHeavyWork: true,
   selfHealDefault: true,
   async drifted(ctx, resources) {
     const labels = [`${LABEL_TARGET}=${ctx.target}`, `${LABEL_METHOD}=raw/${ctx.config.name}`];

@@ -46,6 +46,14 @@ export interface MethodContext<C extends CommonMethod = CommonMethod> {
   /** Pulls an image at most once per apply (concurrent callers share the pull). */
   ensureImage(image: string, alwaysPull: boolean): Promise<void>;
   /**
+   * Runs `fn` in the small pool of heavy Podman work (creates, starts, plays:
+   * `concurrency`, default 4) shared by the files of this apply. Methods with
+   * {@link Method.boundsHeavyWork} wrap their creates in it and leave stops and
+   * removals (which only wait on a timer) outside, in the engine's wide pool.
+   * Always set by the engine (optional for hand-built contexts in tests: then unbounded).
+   */
+  limitHeavy?<T>(fn: () => Promise<T>): Promise<T>;
+  /**
    * Every regular file under targetPath at the commit being applied, glob and
    * extensions not applied (read once per apply): for methods whose files use
    * the files next to them (ansible roles, templates, vars). Absent when no
@@ -130,4 +138,18 @@ export interface Method<C extends CommonMethod = CommonMethod> {
    * second, at most one inspect per resource per second.
    */
   healthy?(ctx: MethodContext<C>, touched: Touched[], window: HealthWindow): Promise<FileFailure[]>;
+  /**
+   * true: apply/remove put their heavy work (creates, starts) under
+   * `ctx.limitHeavy` themselves, so the engine runs this method's files in
+   * the wide pool (STOP_CONCURRENCY) and a replacement waiting out a stop
+   * timeout does not hold one of the few create slots. Otherwise every file
+   * runs in the small pool.
+   */
+  boundsHeavyWork?: boolean;
+  /**
+   * Read-only, for `fetchit plan`: what applying `resource` (from identify)
+   * would take over that fetchit did not create, e.g. `container db (image
+   * docker.io/library/postgres:16)`; empty when nothing.
+   */
+  takeovers?(ctx: MethodContext<C>, resource: ManagedResource): Promise<string[]>;
 }

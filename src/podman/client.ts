@@ -35,21 +35,26 @@ export interface PodmanClient {
   /** null when the image is not in local storage. */
   inspectImage(ref: string): Promise<ImageInspect | null>;
   createContainer(spec: ContainerSpec): Promise<{ id: string; warnings: string[] }>;
-  /** Starting a running container is not an error. */
-  startContainer(nameOrId: string): Promise<void>;
-  /** Stopped or missing containers are fine. `timeoutSeconds` before SIGKILL (Podman default 10). */
-  stopContainer(nameOrId: string, timeoutSeconds?: number): Promise<void>;
-  /** true when removed, false when it did not exist. */
-  removeContainer(nameOrId: string, opts?: containers.RemoveContainerOptions): Promise<boolean>;
-  /** null when no such container. */
-  inspectContainer(nameOrId: string): Promise<ContainerInspect | null>;
+  /** By full id (names and short ids are refused: Podman matches id prefixes). Starting a running container is not an error. */
+  startContainer(id: string): Promise<void>;
+  /** By full id. Stopped or missing containers are fine. `timeoutSeconds` before SIGKILL (default: the container's own stop timeout). */
+  stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
+  /** By full id: true when removed, false when it did not exist. */
+  removeContainer(id: string, opts?: containers.RemoveContainerOptions): Promise<boolean>;
+  /** By full id; null when no such container. */
+  inspectContainer(id: string): Promise<ContainerInspect | null>;
+  /** The container named exactly `name` (never an id prefix), or null. */
+  findContainer(name: string): Promise<ContainerInspect | null>;
   listContainers(opts?: containers.ListContainersOptions): Promise<ContainerListEntry[]>;
   /** `POST /libpod/play/kube`: plays a Kubernetes YAML; per-container start errors are in the report, not thrown. */
   playKube(yaml: string, opts?: pods.PlayKubeOptions): Promise<PlayKubeReport>;
   /** Pods in any state, optionally filtered by labels. */
   listPods(opts?: pods.ListPodsOptions): Promise<PodListEntry[]>;
-  /** Force-removes a pod and its containers (never volumes): true when removed, false when it did not exist. */
-  removePod(name: string, timeoutSeconds?: number): Promise<boolean>;
+  /** The pod named exactly `name` (never an id prefix), or null. */
+  findPod(name: string): Promise<PodListEntry | null>;
+  /** By full id: stops and removes a pod and its containers (never volumes): true when removed, false when it did not exist. */
+  removePod(id: string, timeoutSeconds?: number): Promise<boolean>;
+  /** Whether a volume named exactly `name` exists (Podman 5 would also match a name prefix). */
   volumeExists(name: string): Promise<boolean>;
   /** null when no such volume. */
   inspectVolume(name: string): Promise<volumes.VolumeInspect | null>;
@@ -57,6 +62,10 @@ export interface PodmanClient {
   exportVolume(name: string, file: string): Promise<boolean>;
   /** Tar `file` into the volume through the API; false when the server has no import endpoint (then `podman volume import`). */
   importVolume(name: string, file: string): Promise<boolean>;
+  /** Removes the volume named exactly `name`, never forced: true when removed, false when absent. */
+  removeVolume(name: string): Promise<boolean>;
+  /** Whether a network named exactly `name` exists (never an id prefix). */
+  networkExists(name: string): Promise<boolean>;
   /** `podman system prune`: unused pods, containers, networks, images (all unused with `all`), volumes with `volumes`. */
   systemPrune(opts?: system.SystemPruneOptions): Promise<SystemPruneReport>;
   /** Loads an image archive streamed as `body`; returns the loaded names (or `sha256:` ids). */
@@ -112,22 +121,26 @@ export function createPodmanClient(socketPath: string, opts: PodmanClientOptions
     pullImage: (ref, pullOpts) => images.pullImage(t, ref, pullOpts),
     inspectImage: (ref) => images.inspectImage(t, ref),
     createContainer: (spec) => containers.createContainer(t, spec),
-    startContainer: (name) => containers.startContainer(t, name),
-    stopContainer: (name, timeoutSeconds) => containers.stopContainer(t, name, timeoutSeconds),
-    removeContainer: (name, rmOpts) => containers.removeContainer(t, name, rmOpts),
-    inspectContainer: (name) => containers.inspectContainer(t, name),
+    startContainer: (id) => containers.startContainer(t, id),
+    stopContainer: (id, timeoutSeconds) => containers.stopContainer(t, id, timeoutSeconds),
+    removeContainer: (id, rmOpts) => containers.removeContainer(t, id, rmOpts),
+    inspectContainer: (id) => containers.inspectContainer(t, id),
+    findContainer: (name) => containers.findContainer(t, name),
     listContainers: (listOpts) => containers.listContainers(t, listOpts),
     playKube: (yaml, playOpts) => pods.playKube(t, yaml, playOpts),
     listPods: (listOpts) => pods.listPods(t, listOpts),
     // Podman 4.3 is fast with stop-then-delete and slow with a forced delete of a running pod; Podman 5 the other way round.
-    removePod: async (name, timeoutSeconds) => {
+    findPod: (name) => pods.findPod(t, name),
+    removePod: async (id, timeoutSeconds) => {
       const stopFirst = Number.parseInt((await client.version()).version, 10) < 5;
-      return pods.removePod(t, name, timeoutSeconds, stopFirst);
+      return pods.removePod(t, id, { timeoutSeconds, stopFirst });
     },
     volumeExists: (name) => pods.volumeExists(t, name),
     inspectVolume: (name) => volumes.inspectVolume(t, name),
     exportVolume: (name, file) => volumes.exportVolume(t, name, file),
     importVolume: (name, file) => volumes.importVolume(t, name, file),
+    removeVolume: (name) => pods.removeVolume(t, name),
+    networkExists: (name) => pods.networkExists(t, name),
     systemPrune: (pruneOpts) => system.systemPrune(t, pruneOpts),
     loadImage: (body, loadOpts) => system.loadImage(t, body, loadOpts),
     request,

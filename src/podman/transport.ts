@@ -14,6 +14,14 @@ export const API_PREFIX = "/v4.0.0/libpod";
 /** Default request timeout. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
+/**
+ * Extra time for stops and removals: Podman's API service runs them in one
+ * worker pool of 3 × CPU cores (`podman --max-workers`; 6 on a 2-core host),
+ * so with many in flight (fetchit's 64, other clients') one can wait there
+ * for several stop timeouts before its own begins.
+ */
+export const POOL_QUEUE_MS = 180_000;
+
 /** Sends requests to one socket; `path` is relative to `/libpod`, e.g. `/containers/json`. */
 export interface Transport {
   readonly socketPath: string;

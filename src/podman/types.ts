@@ -140,6 +140,8 @@ export interface ContainerInspect {
     /** Never null here: normalised to `{}`. */
     Labels: Record<string, string>;
     Image: string;
+    /** Seconds between SIGTERM and SIGKILL when stopped. */
+    StopTimeout?: number;
     Env?: string[];
     Cmd?: string[] | null;
   };

@@ -3,7 +3,8 @@
  * containers, pods and (with `volumes`) volumes labelled owned-by=fetchit that
  * prune-select.ts picks. Nothing is forced: a pod that started meanwhile, or a
  * volume some container still uses, makes Podman refuse and is kept. Images
- * are never removed here: they carry no owner.
+ * are never removed here: they carry no owner. Containers and pods are
+ * removed by id; volumes (no id) by a name checked exactly just before.
  */
 import { errorMessage, PodmanApiError } from "../errors.ts";
 import { LABEL_OWNER } from "../methods/raw.ts";
@@ -18,6 +19,7 @@ const filters = JSON.stringify({ label: [OWNER_FILTER] });
 const seg = encodeURIComponent;
 
 interface PodEntry {
+  Id: string;
   Name: string;
   Status: string;
   Created?: string;
@@ -33,19 +35,19 @@ interface VolumeEntry {
 /** Containers labelled owned-by=fetchit, running or not; pod members (infra included) go with their pod. */
 async function ownedContainers(podman: PodmanClient): Promise<OwnedObject[]> {
   const list = (await podman.listContainers({ all: true, labels: [OWNER_FILTER] })).filter((c) => !c.Pod);
-  return list.map((c) => ({ name: c.Names[0] ?? c.Id, state: c.State, created: Date.parse(c.Created ?? ""), labels: c.Labels }));
+  return list.map((c) => ({ id: c.Id, name: c.Names[0] ?? c.Id, state: c.State, created: Date.parse(c.Created ?? ""), labels: c.Labels }));
 }
 
 /** Pods labelled owned-by=fetchit (the generic call: the creation time is needed). */
 async function ownedPods(podman: PodmanClient): Promise<OwnedObject[]> {
   const list = (await podman.request<PodEntry[] | null>("GET", "/pods/json", { query: { filters } })) ?? [];
-  return list.map((p) => ({ name: p.Name, state: p.Status, created: Date.parse(p.Created ?? ""), labels: p.Labels ?? {} }));
+  return list.map((p) => ({ id: p.Id, name: p.Name, state: p.Status, created: Date.parse(p.Created ?? ""), labels: p.Labels ?? {} }));
 }
 
 /** Volumes labelled owned-by=fetchit; whether one is in use is Podman's call at removal. */
 async function ownedVolumes(podman: PodmanClient): Promise<OwnedObject[]> {
   const list = (await podman.request<VolumeEntry[] | null>("GET", "/volumes/json", { query: { filters } })) ?? [];
-  return list.map((v) => ({ name: v.Name, state: "unused", created: Date.parse(v.CreatedAt ?? ""), labels: v.Labels ?? {} }));
+  return list.map((v) => ({ id: v.Name, name: v.Name, state: "unused", created: Date.parse(v.CreatedAt ?? ""), labels: v.Labels ?? {} }));
 }
 
 /** Sizes of volumes by name (from `system/df`); empty when Podman cannot tell. */
@@ -60,12 +62,12 @@ async function volumeSizes(podman: PodmanClient): Promise<Map<string, number>> {
 
 type Removal = "removed" | "refused";
 
-/** Removes each object; a refusal drops it from the report, other errors become the item's error. */
-async function removeEach(objects: OwnedObject[], remove: (name: string) => Promise<Removal>, size = (_: string) => 0): Promise<PruneItem[]> {
+/** Removes each object (`remove` gets its id: the name for volumes); a refusal drops it from the report, other errors become the item's error. */
+async function removeEach(objects: OwnedObject[], remove: (id: string) => Promise<Removal>, size = (_: string) => 0): Promise<PruneItem[]> {
   const items: PruneItem[] = [];
   for (const o of objects) {
     try {
-      if ((await remove(o.name)) === "removed") items.push({ id: o.name, size: size(o.name) });
+      if ((await remove(o.id)) === "removed") items.push({ id: o.name, size: size(o.name) });
     } catch (err) {
       items.push({ id: o.name, size: 0, error: errorMessage(err) });
     }
@@ -83,19 +85,19 @@ async function unlessBusy(remove: () => Promise<boolean>): Promise<Removal> {
   }
 }
 
-/** DELETE of a pod or volume without force; true when it was removed. */
+/** DELETE of a pod (by id) without force; true when it was removed. */
 const deleteIdle = (podman: PodmanClient, path: string) => async () => (await podman.requestRaw("DELETE", path, { allowStatus: [404] })).status !== 404;
 
 /** Prunes fetchit's own leftovers; `configured` holds methodRef keys of the configured git methods. */
 export async function pruneOwned(podman: PodmanClient, records: MethodState[], configured: ReadonlySet<string>, volumes: boolean): Promise<SystemPruneReport> {
   const pick = (objs: OwnedObject[]) => selectOrphans(objs, records, configured);
-  const containers = await removeEach(pick(await ownedContainers(podman)), (n) => unlessBusy(() => podman.removeContainer(n, { volumes })));
-  const pods = await removeEach(pick(await ownedPods(podman)), (n) => unlessBusy(deleteIdle(podman, `/pods/${seg(n)}`)));
+  const containers = await removeEach(pick(await ownedContainers(podman)), (id) => unlessBusy(() => podman.removeContainer(id, { volumes })));
+  const pods = await removeEach(pick(await ownedPods(podman)), (id) => unlessBusy(deleteIdle(podman, `/pods/${seg(id)}`)));
   let vols: PruneItem[] = [];
   const candidates = volumes ? pick(await ownedVolumes(podman)) : [];
   if (candidates.length) {
     const sizes = await volumeSizes(podman);
-    vols = await removeEach(candidates, (n) => unlessBusy(deleteIdle(podman, `/volumes/${seg(n)}`)), (n) => sizes.get(n) ?? 0);
+    vols = await removeEach(candidates, (n) => unlessBusy(() => podman.removeVolume(n)), (n) => sizes.get(n) ?? 0);
   }
   const reclaimedBytes = vols.reduce((n, v) => n + v.size, 0);
   return { containers, pods, images: [], networks: [], volumes: vols, reclaimedBytes };

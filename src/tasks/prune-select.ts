@@ -15,6 +15,8 @@ import { IMAGES_TARGET, PRUNE_TARGET } from "./types.ts";
 
 /** A container, pod or volume that may be fetchit's. */
 export interface OwnedObject {
+  /** What the removal acts on: the full id (containers, pods), the name (volumes have no id). */
+  id: string;
   name: string;
   /** Podman's state/status in any case ("exited", "Running"); "unused" for volumes Podman will refuse if in use. */
   state: string;

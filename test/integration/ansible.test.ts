@@ -129,15 +129,23 @@ describe("ansible in a container", () => {
     expect(await containers()).toEqual([]);
   }, 120_000);
 
-  test("a container left by an interrupted run is replaced", async () => {
+  test("a container left by an interrupted run is replaced; a same-named one fetchit did not create is left alone", async () => {
     expect((await h.cli("sync")).code).toBe(0);
     expect(await containers()).toEqual([]);
-    // simulate a crash mid-run: a container of that name exists when the next run starts
+    // simulate a crash mid-run: a container of that name, with fetchit's labels, exists when the next run starts
     const leftover = `fetchit-ansible-play-${sha256("t1\nplaybooks/site.yml").slice(0, 12)}`;
-    await podman.cli(["create", "--name", leftover, podman.image, "true"]);
+    const labels = ["owned-by=fetchit", "io.fetchit.target=t1", "io.fetchit.method=ansible/play"].flatMap((l) => ["--label", l]);
+    await podman.cli(["create", "--name", leftover, ...labels, podman.image, "true"]);
     await remote.commit({ "playbooks/site.yml": `${inContainerPlaybook}\n# changed\n` });
     expect((await h.cli("sync")).code).toBe(0);
     expect(await containers()).toEqual([]);
+    // someone else's container of that name: the file fails, the container stays
+    const theirs = await podman.cli(["create", "--name", leftover, podman.image, "true"]);
+    await remote.commit({ "playbooks/site.yml": `${inContainerPlaybook}\n# changed again\n` });
+    expect((await h.cli("sync")).code).toBe(1);
+    const st = JSON.parse((await h.cli("status", "--json")).out.join("\n")).methods[0];
+    expect(st.lastError.message).toContain(`container ${leftover} (image ${podman.image}) exists and was not created by fetchit; it is left alone. Remove or rename it`);
+    expect((await podman.cli(["inspect", "--format", "{{.Id}}", leftover]))).toBe(theirs);
   }, 120_000);
 });
 

@@ -39,7 +39,7 @@ export interface ConformanceKit {
 }
 
 /** Podman and fs calls that change something. */
-const READS = new Set(["ping", "version", "imageExists", "inspectImage", "inspectContainer", "listContainers", "listPods", "inspectPod", "request", "resolve", "readFile", "lstat", "readDir", "hashFile", "spaceShortfall"]);
+const READS = new Set(["ping", "version", "imageExists", "inspectImage", "inspectContainer", "listContainers", "listPods", "inspectPod", "findContainer", "findPod", "volumeExists", "networkExists", "inspectVolume", "request", "resolve", "readFile", "lstat", "readDir", "hashFile", "spaceShortfall"]);
 
 function counting<T extends object>(target: T, writes: string[]): T {
   return new Proxy(target, {

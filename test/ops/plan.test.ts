@@ -66,7 +66,7 @@ test("raw: create before the first apply, then replace (spec changed), remove (d
     "d.json": "replace: drift",
     "a.json": "unchanged: no change",
   });
-  expect(report.summary).toEqual({ create: 1, replace: 2, remove: 1, unchanged: 1, error: 0 });
+  expect(report.summary).toEqual({ create: 1, replace: 2, "take-over": 0, remove: 1, unchanged: 1, error: 0 });
   expect(await hostSnapshot(h.stateDir)).toEqual(before);
 
   const text = await h.cli("plan");

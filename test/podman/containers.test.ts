@@ -3,6 +3,7 @@ import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPodmanClient, type ContainerSpec, type PodmanClient } from "../../src/podman/index.ts";
+import { containerWithIdPrefix, podWithIdPrefix } from "../support/id-prefix.ts";
 import { freePort, rejection, sharedPodman, type TestPodman } from "../support/podman.ts";
 
 let pm: TestPodman;
@@ -47,10 +48,11 @@ describe("containers", () => {
     const port = await freePort();
     const { id } = await client.createContainer(fullSpec("fx-full", port));
     expect(id).toMatch(/^[0-9a-f]{64}$/);
-    await client.startContainer("fx-full");
+    await client.startContainer(id);
     await client.startContainer(id); // already running: fine
 
-    const c = await client.inspectContainer("fx-full");
+    const c = await client.inspectContainer(id);
+    expect(await client.findContainer("fx-full")).toEqual(c);
     expect(c?.Id).toBe(id);
     expect(c?.Name).toBe("fx-full");
     expect(c?.State.Running).toBe(true);
@@ -78,7 +80,7 @@ describe("containers", () => {
 
   test("a port mapping and a bind mount serve real traffic", async () => {
     const port = await freePort();
-    await client.createContainer({
+    const { id } = await client.createContainer({
       image: pm.image,
       name: "fx-httpd",
       command: ["httpd", "-f", "-p", "8080", "-h", "/www"],
@@ -86,7 +88,7 @@ describe("containers", () => {
       mounts: [{ destination: "/www", type: "bind", source: hostDir, options: ["ro"] }],
       Networks: { [pm.network]: {} },
     });
-    await client.startContainer("fx-httpd");
+    await client.startContainer(id);
     let body = "";
     for (let i = 0; i < 100 && !body; i++) {
       body = await fetch(`http://${pm.publishedHost}:${port}/index.html`).then(
@@ -98,9 +100,9 @@ describe("containers", () => {
   }, 30_000);
 
   test("list filters by label and exact name", async () => {
-    await client.createContainer({ image: pm.image, name: "fx-a", command: ["sleep", "300"], labels: { run: "one" } });
+    const { id } = await client.createContainer({ image: pm.image, name: "fx-a", command: ["sleep", "300"], labels: { run: "one" } });
     await client.createContainer({ image: pm.image, name: "fx-a2", command: ["sleep", "300"], labels: { run: "two" } });
-    await client.startContainer("fx-a");
+    await client.startContainer(id);
 
     const byLabel = await client.listContainers({ labels: ["run=one"] });
     expect(byLabel.map((c) => c.Names[0])).toEqual(["fx-a"]);
@@ -119,24 +121,25 @@ describe("containers", () => {
   test("stop, remove, and the missing cases", async () => {
     const { id } = await client.createContainer({ image: pm.image, name: "fx-stop", command: ["sleep", "300"] });
     await client.startContainer(id);
-    await client.stopContainer("fx-stop", 0);
-    const stopped = await client.inspectContainer("fx-stop");
+    await client.stopContainer(id, 0);
+    const stopped = await client.inspectContainer(id);
     expect(stopped?.State.Running).toBe(false);
     expect(stopped?.State.Status).toMatch(/^(exited|stopped)$/);
-    await client.stopContainer("fx-stop", 0); // already stopped: fine
-    expect(await client.removeContainer("fx-stop", { force: true, volumes: true })).toBe(true);
-    expect(await client.inspectContainer("fx-stop")).toBeNull();
-    expect(await client.removeContainer("fx-stop", { force: true })).toBe(false);
-    await client.stopContainer("fx-stop"); // missing: fine
+    await client.stopContainer(id, 0); // already stopped: fine
+    expect(await client.removeContainer(id, { force: true, volumes: true })).toBe(true);
+    expect(await client.inspectContainer(id)).toBeNull();
+    expect(await client.findContainer("fx-stop")).toBeNull();
+    expect(await client.removeContainer(id, { force: true })).toBe(false);
+    await client.stopContainer(id); // missing: fine
   }, 30_000);
 
   test("removing a running container needs force", async () => {
-    await client.createContainer({ image: pm.image, name: "fx-run", command: ["sleep", "300"] });
-    await client.startContainer("fx-run");
-    const err = await rejection(client.removeContainer("fx-run"));
-    expect(err.message).toContain("DELETE /libpod/containers/fx-run");
+    const { id } = await client.createContainer({ image: pm.image, name: "fx-run", command: ["sleep", "300"] });
+    await client.startContainer(id);
+    const err = await rejection(client.removeContainer(id));
+    expect(err.message).toContain(`DELETE /libpod/containers/${id.slice(0, 12)}`);
     expect(err.retryable).toBe(false);
-    expect(await client.removeContainer("fx-run", { force: true, timeoutSeconds: 0 })).toBe(true);
+    expect(await client.removeContainer(id, { force: true, timeoutSeconds: 0 })).toBe(true);
   }, 30_000);
 
   test("a bad image names the endpoint and Podman's message", async () => {
@@ -153,8 +156,27 @@ describe("containers", () => {
     const dup = await rejection(client.createContainer({ image: pm.image, name: "fx-dup" }));
     expect(dup.message).toContain("already in use");
     expect(dup.retryable).toBe(false);
-    const missing = await rejection(client.startContainer("fx-none"));
-    expect(missing.message).toMatch(/^POST \/libpod\/containers\/fx-none\/start: 404 Not Found: .*no such container/);
+    const none = "0".repeat(64);
+    const missing = await rejection(client.startContainer(none));
+    expect(missing.message).toMatch(new RegExp(`^POST /libpod/containers/${none}/start: 404 Not Found: .*no such container`));
     expect(missing.retryable).toBe(false);
   });
+
+  test("identity: names are found exactly, never as an id prefix; acting calls take full ids only", async () => {
+    const b = await containerWithIdPrefix(pm);
+    expect(await client.findContainer(b.prefix)).toBeNull(); // Podman's own lookup would return the bystander
+    const byName = await client.findContainer((await client.inspectContainer(b.id))!.Name);
+    expect(byName?.Id).toBe(b.id);
+    const refused = [
+      client.stopContainer(b.prefix), client.removeContainer(b.prefix, { force: true }), client.startContainer(b.prefix), client.inspectContainer(b.prefix), client.removePod(b.prefix),
+    ];
+    for (const call of refused) expect(String(await call.catch((e: unknown) => e))).toContain(`"${b.prefix}" is not a full id; fetchit acts on Podman objects by id only`);
+    const pod = await podWithIdPrefix(pm);
+    expect(await client.findPod(pod.prefix)).toBeNull();
+    await pm.cli(["volume", "create", "dbdata"]);
+    expect(await client.volumeExists("db")).toBe(false);
+    expect(await client.removeVolume("db")).toBe(false);
+    expect(await client.volumeExists("dbdata")).toBe(true);
+    expect((await pm.cli(["inspect", "--format", "{{.State.Running}}", b.id]))).toBe("true");
+  }, 60_000);
 });

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { parseConfig } from "../../src/config/index.ts";
 import { MethodError } from "../../src/errors.ts";
 import { olderThan } from "../../src/methods/kube-verify.ts";
-import { claimNames, injectLabels, isPodOf, kubeHash, parseKubeFile, renderKube } from "../../src/methods/kube-yaml.ts";
+import { claimNames, injectLabels, isPodOf, kubeHash, markStopTimeout, parseKubeFile, renderKube, stopTimeoutOf } from "../../src/methods/kube-yaml.ts";
 import { playOptions } from "../../src/methods/kube.ts";
 
 const POD = `# the app
@@ -110,5 +110,26 @@ describe("options", () => {
     const bad = parseConfig(`${target}    netwrok: edge\n    replace: true\n`, "c.yaml");
     expect(bad.issues.map((i) => i.path).sort()).toEqual(["targetConfigs[0].kube[0].netwrok", "targetConfigs[0].kube[0].replace"]);
     expect(bad.issues.find((i) => i.path.endsWith("netwrok"))?.message).toContain('"network"');
+  });
+});
+
+describe("terminationGracePeriodSeconds", () => {
+  test("becomes the stop-timeout label of each workload's pods; absent or invalid values add nothing", () => {
+    const yaml = [
+      "kind: Pod\nmetadata: {name: a}\nspec: {terminationGracePeriodSeconds: 45, containers: []}",
+      "kind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: {terminationGracePeriodSeconds: 0, containers: []}}}",
+      "kind: Pod\nmetadata: {name: b}\nspec: {containers: []}",
+      "kind: Pod\nmetadata: {name: c}\nspec: {terminationGracePeriodSeconds: soon, containers: []}",
+    ].join("\n---\n");
+    const file = parseKubeFile(yaml, "k.yaml");
+    markStopTimeout(file);
+    const labels = file.docs.map((d) => d.doc.toJS());
+    expect(labels[0].metadata.labels).toEqual({ "io.fetchit.stop-timeout": "45" });
+    expect(labels[1].spec.template.metadata.labels).toEqual({ "io.fetchit.stop-timeout": "0" });
+    expect(labels[2].metadata.labels).toBeUndefined();
+    expect(labels[3].metadata.labels).toBeUndefined();
+    expect(stopTimeoutOf({ "io.fetchit.stop-timeout": "45" })).toBe(45);
+    expect(stopTimeoutOf({ "io.fetchit.stop-timeout": "-1" })).toBeUndefined();
+    expect(stopTimeoutOf({})).toBeUndefined();
   });
 });

@@ -1,6 +1,26 @@
 import { describe, expect, test } from "bun:test";
 import { backoffMs } from "../../src/engine/backoff.ts";
-import { forEachLimited } from "../../src/engine/pool.ts";
+import { forEachLimited, limiter } from "../../src/engine/pool.ts";
+
+describe("limiter", () => {
+  test("runs at most `limit` at once, all of them, and frees a slot when one fails", async () => {
+    const limit = limiter(2);
+    let inFlight = 0;
+    let max = 0;
+    const job = (n: number) => async () => {
+      inFlight++;
+      max = Math.max(max, inFlight);
+      await Bun.sleep(3);
+      inFlight--;
+      if (n === 2) throw new Error("two");
+      return n;
+    };
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => limit(job(n))));
+    expect(results.map((r) => (r.status === "fulfilled" ? r.value : "failed"))).toEqual([1, "failed", 3, 4, 5]);
+    expect(max).toBe(2);
+    expect(await limit(async () => "free again")).toBe("free again");
+  });
+});
 
 describe("forEachLimited", () => {
   test("visits every item exactly once and never exceeds the limit", async () => {

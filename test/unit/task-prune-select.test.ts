@@ -3,7 +3,7 @@ import { selectOrphans, methodRef, type OwnedObject } from "../../src/tasks/prun
 import type { MethodState } from "../../src/state/store.ts";
 
 const T = Date.parse("2024-05-01T12:00:00Z");
-const obj = (name: string, state = "exited", labels: Record<string, string> = {}, created = T): OwnedObject => ({ name, state, created, labels });
+const obj = (name: string, state = "exited", labels: Record<string, string> = {}, created = T): OwnedObject => ({ id: name, name, state, created, labels });
 const rec = (target: string, kind: string, method: string, resources: Record<string, string>, appliedAt?: number): MethodState => ({
   version: 1, target, kind, method, failures: 0,
   resources: Object.fromEntries(Object.entries(resources).map(([file, name]) => [file, { name, hash: "h" }])),
