@@ -39,6 +39,13 @@ const CHUNK = 1024 * 1024;
 /** Thrown when the content had another length than announced; the old file stays. */
 export class SizeMismatchError extends Error {}
 
+/** Marks this process's temp files: another token is a process that died mid-write (fetchit writes a given file from one process). */
+export const PROCESS_TOKEN = randomBytes(4).toString("hex");
+/** `.fetchit-<process token><random>.tmp` after the file's name. */
+export const TEMP_SUFFIX = /^\.fetchit-([0-9a-f]{8})[0-9a-f]{8}\.tmp$/;
+/** The temp file next to `target` that an atomic write renames over it. */
+export const tempPath = (target: string): string => `${target}.fetchit-${PROCESS_TOKEN}${randomBytes(4).toString("hex")}.tmp`;
+
 /** Content for {@link writeStreamAtomic}: chunks, or a function that writes into an open file descriptor. */
 export type StreamSource = AsyncIterable<Uint8Array> | ((fd: number) => Promise<void>);
 
@@ -51,7 +58,7 @@ export type StreamSource = AsyncIterable<Uint8Array> | ((fd: number) => Promise<
 export async function writeStreamAtomic(target: string, source: StreamSource, opts: StreamWriteOptions = {}): Promise<StreamWritten> {
   const mode = opts.mode ?? 0o644;
   await fsp.mkdir(dirname(target), { recursive: true });
-  const tmp = `${target}.fetchit-${randomBytes(4).toString("hex")}.tmp`;
+  const tmp = tempPath(target);
   let written: StreamWritten;
   try {
     const fh = await fsp.open(tmp, "wx+", mode);
@@ -92,13 +99,22 @@ async function digestOpen(fh: fsp.FileHandle, extra?: ReturnType<typeof createHa
   return { bytes, sha256: hash.digest("hex") };
 }
 
-/** fsync of a directory, so a rename in it survives a power cut. */
+/**
+ * fsync of a directory: makes a rename in it durable. Without it, ext4 and
+ * flash can come back from a power cut with the old entry or none at all.
+ * Best effort: some file systems (e.g. some FUSE or 9p mounts) refuse it, and
+ * a directory without read permission cannot be opened for it.
+ */
 export async function syncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, "r");
+  let dh: fsp.FileHandle | undefined;
   try {
-    await fh.sync();
+    dh = await fsp.open(dir, "r");
+    await dh.sync();
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? "";
+    if (!["EINVAL", "ENOTSUP", "EOPNOTSUPP", "EISDIR", "EBADF", "EACCES", "EPERM"].includes(code)) throw err;
   } finally {
-    await fh.close();
+    await dh?.close();
   }
 }
 

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { hostFileError } from "../errors.ts";
-import { hashFile, spaceShortfall, writeStreamAtomic, type FileDigest, type StreamSource, type StreamWriteOptions, type StreamWritten } from "./fs-stream.ts";
+import { hashFile, PROCESS_TOKEN, spaceShortfall, syncDir, TEMP_SUFFIX, writeStreamAtomic, type FileDigest, type StreamSource, type StreamWriteOptions, type StreamWritten } from "./fs-stream.ts";
 
 export type { FileDigest, StreamSource, StreamWriteOptions, StreamWritten } from "./fs-stream.ts";
 
@@ -55,28 +55,7 @@ function isErrno(err: unknown, ...codes: string[]): boolean {
   return typeof err === "object" && err !== null && codes.includes((err as { code?: string }).code ?? "");
 }
 
-/**
- * fsync of a directory: makes a rename in it durable. Without it, ext4 and
- * flash can come back from a power cut with the old entry or none at all.
- * Best effort: some file systems (e.g. some FUSE or 9p mounts) refuse it, and
- * a directory without read permission cannot be opened for it.
- */
-export async function syncDir(dir: string): Promise<void> {
-  let dh: fsp.FileHandle | undefined;
-  try {
-    dh = await fsp.open(dir, "r");
-    await dh.sync();
-  } catch (err) {
-    if (!isErrno(err, "EINVAL", "ENOTSUP", "EOPNOTSUPP", "EISDIR", "EBADF", "EACCES", "EPERM")) throw err;
-  } finally {
-    await dh?.close();
-  }
-}
 
-/** Marks this process's temp files: another token is a process that died mid-write (fetchit writes a given file from one process). */
-const PROCESS_TOKEN = randomBytes(4).toString("hex");
-/** `.fetchit-<process token><random>.tmp` after the file's name. */
-const TEMP_SUFFIX = /^\.fetchit-([0-9a-f]{8})[0-9a-f]{8}\.tmp$/;
 
 /**
  * Removes `<target>.fetchit-<token><rand>.tmp` siblings that other processes
@@ -142,23 +121,9 @@ export function createHostFs(root = "/"): HostFs {
     async writeFileAtomic(p, data, mode = 0o644) {
       const target = resolve(p);
       await fsp.mkdir(dirname(target), { recursive: true }).catch((err) => Promise.reject(hostFileError("cannot create directory", dirname(target), err)));
-      const tmp = `${target}.fetchit-${PROCESS_TOKEN}${randomBytes(4).toString("hex")}.tmp`;
-      try {
-        const fh = await fsp.open(tmp, "w", mode);
-        try {
-          await fh.writeFile(data);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await fsp.chmod(tmp, mode);
-        await fsp.rename(tmp, target);
-      } catch (err) {
-        // Nothing half-written stays behind (a full disk fails the write part-way); the old file is untouched.
-        await fsp.rm(tmp, { force: true });
-        throw hostFileError("cannot write", target, err);
-      }
-      await syncDir(dirname(target));
+      // Temp file, fsync, rename, directory fsync; nothing half-written stays behind (a full disk fails the write part-way).
+      const bytes = typeof data === "string" ? Buffer.from(data) : data;
+      await writeStreamAtomic(target, (async function* () { yield bytes; })(), { mode }).catch((err) => Promise.reject(hostFileError("cannot write", target, err)));
       await removeStaleTemps(target);
     },
     async renameDurable(from, to) {

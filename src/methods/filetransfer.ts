@@ -111,7 +111,7 @@ async function place(ctx: Ctx, file: DesiredFile, dest: string): Promise<ApplyRe
       `not enough free space for ${dest}: the file is ${formatBytes(size)}, ${formatBytes(free)} is free there and fetchit keeps ${formatBytes(spaceMargin(size))} spare; ` +
         `nothing was written${current ? " and the old file was left in place" : ""}. Free space on that file system or point destinationDirectory elsewhere`,
       file.path,
-      { retryable: true },
+      { local: true }, // the host is full, not the commit's fault
     );
   }
   let written;

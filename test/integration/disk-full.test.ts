@@ -67,12 +67,14 @@ describe("disk full, through the compiled binary", () => {
     expect(await s.sync()).toMatchObject({ code: 0 });
     const first = await remote.head();
     await fill(dest);
-    const big = randomBytes(512 * 1024).toString("hex"); // 1 MiB of text
+    const big = randomBytes(256 * 1024).toString("hex"); // 512 KiB of text: fits the 2 MiB disk with fetchit's 1 MiB margin once freed
     const head = await remote.commit({ "files/a.txt": big });
 
     const r = await s.sync();
     expect(r.code).toBe(1);
-    expect(r.output).toContain(`cannot write ${join(dest, "a.txt")}: the file system is full; free space on it (df -h) (ENOSPC)`);
+    // refused before writing: the free space is checked first (a write that still hits ENOSPC says "the file system is full")
+    expect(r.output).toContain(`not enough free space for ${join(dest, "a.txt")}: the file is `);
+    expect(r.output).toContain("nothing was written and the old file was left in place");
     expect(r.output).toContain("not applied: the cause is on this host, not in the commit");
     expect(r.output).not.toContain("will not be retried");
     expect(readFileSync(join(dest, "a.txt"), "utf8")).toBe("v1\n");
