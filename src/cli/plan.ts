@@ -34,6 +34,7 @@ function printPlan(p: MethodPlan, print: (line: string) => void): void {
   if (p.error) print(`  ! cannot plan: ${p.error}`);
   for (const i of p.items) {
     print(`  ${SIGN[i.action]} ${i.action.replace("-", " ").padEnd(9)} ${i.file}${i.resource ? ` (${i.resource})` : ""}: ${i.reason}`);
+    if (i.rendered !== undefined) for (const line of i.rendered.trimEnd().split("\n")) print(`      | ${line}`); // a template: what it renders to here
   }
   if (!p.items.length && !p.error) print("  nothing managed yet and nothing to apply");
   for (const n of p.notes) print(`  note: ${n}`);

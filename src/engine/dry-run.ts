@@ -7,6 +7,7 @@
  * is fetchit's own data, not the host's).
  */
 import { waveWait } from "./rollout.ts";
+import { isTemplateFile, templatesStale } from "./templates.ts";
 import type { Logger } from "../log.ts";
 import type { ManagedResource, MethodState } from "../state/store.ts";
 import { desiredFile } from "./apply-plan.ts";
@@ -28,6 +29,8 @@ export interface PlanItem {
   resource: string | null;
   /** Why: "new file", "spec changed", "renamed from X", "file deleted", "drift", "method settings changed", … */
   reason: string;
+  /** A `.tmpl` file: its rendering with this host's facts, labels and values (what would be applied; at most 4 KiB shown). */
+  rendered?: string;
 }
 
 /** One method's plan. */
@@ -79,11 +82,15 @@ export async function planMethod(job: MethodJob, deps: EngineDeps, log: Logger):
     const reconf = reconfigured(st, job);
     rolloutNotes(st, head, plan.notes);
     if (st.appliedCommit !== head) await fleetNotes(job, st, head, plan.notes, log);
-    if (st.quarantined?.commit !== head && !st.rollingBack && (st.appliedCommit !== head || reconf)) {
-      const from = await diffBase(job, st, reconf);
+    // labels, values or facts changed since the templates were rendered: the run re-renders the .tmpl files only
+    const rerender = st.appliedCommit === head && !reconf && templatesStale(job.context, st);
+    if (st.quarantined?.commit !== head && !st.rollingBack && (st.appliedCommit !== head || reconf || rerender)) {
+      const from = await diffBase(job, st, reconf || rerender);
       const filter = { targetPath: job.config.targetPath, glob: job.config.glob, extensions: job.impl.extensions };
-      const ops = planChanges(await job.source.diff(from, head, filter), st.resources, from === null);
-      for (const op of ops) plan.items.push(await describe(job, deps, op, log, reconf ? "method settings changed" : undefined));
+      const all = planChanges(await job.source.diff(from, head, filter), st.resources, from === null);
+      const ops = rerender ? all.filter((o) => o.op !== "remove" && isTemplateFile(o.file.relPath)) : all;
+      const why = reconf ? "method settings changed" : rerender ? "labels, values or facts changed" : undefined;
+      for (const op of ops) plan.items.push(await describe(job, deps, op, log, why));
       for (const op of ops) if (op.op !== "remove" && op.fromRelPath) renamedAway.add(op.fromRelPath);
       if (st.lastError?.commit === head && !st.lastError.retryable && !reconf) {
         plan.notes.push(`commit ${head.slice(0, 9)} already failed with a permanent error; the daemon waits for a new commit (fetchit sync retries it)`);
@@ -123,13 +130,17 @@ async function describe(job: MethodJob, deps: EngineDeps, op: Op, log: Logger, w
     return { action: "remove", file: op.relPath, resource: previous?.name ?? null, reason: op.old ? "file deleted" : "file no longer in the tree" };
   }
   let next: ManagedResource;
+  let rendered: string | undefined;
   try {
-    next = await job.impl.identify(ctx, await desiredFile(job, op.file));
+    const file = await desiredFile(job, op.file);
+    if (isTemplateFile(op.file.relPath)) rendered = (await file.content()).subarray(0, 4096).toString("utf8");
+    next = await job.impl.identify(ctx, file);
   } catch (err) {
     return { action: "error", file: op.file.relPath, resource: op.previous?.name ?? null, reason: errorMessage(err) };
   }
   const item = await changeOf(job, op, next, why);
-  return item.action === "create" || item.action === "replace" ? takeOver(job, ctx, next, item) : item;
+  const shown = rendered === undefined || item.action === "unchanged" ? item : { ...item, rendered };
+  return shown.action === "create" || shown.action === "replace" ? takeOver(job, ctx, next, shown) : shown;
 }
 
 /** A create or replace that would replace something fetchit did not create becomes "take-over" (or an error with `adopt: false`). */

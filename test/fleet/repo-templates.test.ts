@@ -68,6 +68,10 @@ test("raw: app.json.tmpl is a raw spec; its container follows the labels; plan s
   h.writeConfig(hostBlock("shop") + targetConfig(remote.url, raw));
   const plan = await h.cli("plan");
   expect(plan.out.join("\n")).toContain("app.json.tmpl");
+  expect(plan.out.some((l) => l.startsWith("      | "))).toBe(true); // the rendering is shown under the item
+  expect(plan.out.join("\n")).toContain('"SITE":"shop"');
+  const json = JSON.parse((await h.cli("plan", "--json")).out.join("\n"));
+  expect(JSON.stringify(json)).toContain('\\"SITE\\":\\"shop\\"');
   expect((await h.cli("sync")).code).toBe(0);
   const names = (await podman.cli(["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter(Boolean);
   expect(names).toEqual(["web-shop"]);
