@@ -5,11 +5,11 @@
  * Podman; the image and paths pointed at this machine's, nothing else changed).
  */
 import { beforeAll, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfigFile } from "../../src/config/index.ts";
 import { harness, ROOT } from "../support/fetchit.ts";
-import { createRemote, tempDir, type TestRemote } from "../support/git.ts";
+import { createRemote, type TestRemote } from "../support/git.ts";
 import { sharedPodman, type TestPodman } from "../support/podman.ts";
 
 const FLEET = join(ROOT, "examples", "fleet");
@@ -47,7 +47,8 @@ test("the fleet config validates as shipped", () => {
 test("three sites from one repository: each host its site's files and its own container", async () => {
   for (const site of ["lab", "shop-north", "shop-south"]) {
     await podman.reset();
-    const dir = tempDir("fetchit-fleet-example-");
+    // under the Podman service's own dir: the Podman 5 testbed shares it at the same path (the spec bind-mounts it)
+    const dir = mkdtempSync(join(podman.dir, "fleet-example-"));
     const dest = join(dir, "etc-fleet-app");
     const valuesFile = join(dir, "values.yaml");
     const text = readFileSync(join(FLEET, "config.yaml"), "utf8")
