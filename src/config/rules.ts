@@ -16,11 +16,13 @@ import { notifyIssues } from "./notify.ts";
 import { listenIssues } from "./listen.ts";
 import { healthIssues } from "./health.ts";
 import { rolloutIssues } from "./rollout.ts";
+import { imageIssues } from "./image-rules.ts";
 import { configReloadIssues } from "./reload-check.ts";
 import { formatPath, isEmpty, isRecord, issue, type Segment } from "./path.ts";
 import { METHOD_KINDS, type FetchitConfig, type MethodKind, type TargetConfig } from "./types.ts";
 
 export { toCronPattern, scheduleProblem, CRON_MODE } from "./cron.ts";
+export { imageEntryName } from "./image-rules.ts";
 
 /** One cross-field check. */
 export interface Rule {
@@ -228,37 +230,6 @@ const configReloadSource: Rule = {
   check: (config) => configReloadIssues(config, targets(config).map(([, t]) => targetKey(t as Pick<TargetConfig, "name" | "url" | "branch" | "device">))),
 };
 
-/**
- * Effective name of an `images[]` entry: its `name`, else the file name of
- * its url (query dropped) or imagePath, e.g. `app.tar`.
- */
-export function imageEntryName(img: { name?: string; url?: string; imagePath?: string }): string {
-  if (img.name) return img.name;
-  const source = img.url ? img.url.replace(/[?#].*$/, "") : (img.imagePath ?? "");
-  return source.split("/").filter(Boolean).at(-1) ?? "image";
-}
-
-const imageSources: Rule = {
-  name: "image-sources",
-  check(config) {
-    const images: unknown = config.images;
-    if (!Array.isArray(images)) return [];
-    const seen = new Set<string>();
-    return images.flatMap((img, i): ConfigIssue[] => {
-      if (!isRecord(img)) return [];
-      if (isEmpty(img.url) && isEmpty(img.imagePath)) return [issue(["images", i], "needs url (an HTTP(S) image archive) or imagePath (a host path)")];
-      const relative = isEmpty(img.url) && typeof img.imagePath === "string" && !img.imagePath.startsWith("/");
-      if (relative && isEmpty(img.device)) {
-        return [issue(["images", i, "imagePath"], "a relative path needs device (it is resolved against the device's mount point); give an absolute host path")];
-      }
-      const name = imageEntryName(img as { name?: string; url?: string; imagePath?: string });
-      if (seen.has(name)) return [issue(["images", i, "name"], `duplicate image name "${name}"; give each images entry a unique name`)];
-      seen.add(name);
-      return [];
-    });
-  },
-};
-
 /** All rules, in the order their issues are reported. */
 export const RULES: readonly Rule[] = [
   targetSource,
@@ -270,7 +241,7 @@ export const RULES: readonly Rule[] = [
   validGlobs,
   validSchedules,
   configReloadSource,
-  imageSources,
+  { name: "image-sources", check: imageIssues },
   { name: "notify-urls", check: notifyIssues },
   { name: "listen", check: listenIssues },
   { name: "health", check: healthIssues },
