@@ -168,7 +168,11 @@ export function createHostFs(root = "/"): HostFs {
         throw err;
       }
     },
-    writeStreamAtomic: (p, source, opts) => writeStreamAtomic(resolve(p), source, opts),
+    async writeStreamAtomic(p, source, opts) {
+      const written = await writeStreamAtomic(resolve(p), source, opts);
+      await removeStaleTemps(resolve(p)); // what a killed writer of this file left (same temp naming as writeFileAtomic)
+      return written;
+    },
     hashFile: (p, format) => hashFile(resolve(p), format),
     spaceShortfall: (p, bytes) => spaceShortfall(resolve(p), bytes),
     async readDir(p) {
