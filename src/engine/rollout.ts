@@ -47,6 +47,20 @@ export function waveDecision(ctx: Pick<TemplateContext, "labels" | "host">, r: R
   return { wave, dueAt, due: wave === 0 || now >= dueAt, source }; // wave 0 never waits, even for a commit dated in the future
 }
 
+/** Committer times of heads seen while waiting (a commit never changes): one git call per head, not per tick. */
+const commitTimes = new Map<string, number>();
+async function commitTime(source: GitSource, head: string): Promise<number> {
+  const known = commitTimes.get(head);
+  if (known !== undefined) return known;
+  const info = await source.commitInfo(head).catch(() => undefined);
+  const at = info ? Date.parse(info.date) : NaN;
+  if (Number.isFinite(at)) {
+    if (commitTimes.size >= 256) commitTimes.delete(commitTimes.keys().next().value!);
+    commitTimes.set(head, at);
+  }
+  return at;
+}
+
 /** Why a run did not apply a new head yet: its wave is not due. */
 export interface Waiting {
   wave: number;
@@ -63,8 +77,7 @@ export async function waveWait(
   r: RolloutSettings | undefined, ctx: Pick<TemplateContext, "labels" | "host"> | undefined, source: GitSource, head: string, now: number, log: Logger,
 ): Promise<Waiting | undefined> {
   if (!r || r.waves <= 1 || !ctx) return undefined;
-  const info = await source.commitInfo(head).catch(() => undefined);
-  const at = info ? Date.parse(info.date) : NaN;
+  const at = await commitTime(source, head);
   if (!Number.isFinite(at)) return undefined;
   const d = waveDecision(ctx, r, at, now);
   if (d.due) return undefined;

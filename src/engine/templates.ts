@@ -55,9 +55,14 @@ export async function renderedFile(file: DesiredFile, ctx: TemplateContext | und
 
 /** sha256 of the context (keys sorted): what the state records to notice a change of labels, values or facts. */
 export function contextHash(ctx: TemplateContext): string {
+  const known = hashes.get(ctx);
+  if (known) return known; // asked every tick: a context is fixed from one (re)load to the next
   const canonical = JSON.stringify(ctx, (_k, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v));
-  return createHash("sha256").update(canonical).digest("hex");
+  const hash = createHash("sha256").update(canonical).digest("hex");
+  hashes.set(ctx, hash);
+  return hash;
 }
+const hashes = new WeakMap<TemplateContext, string>();
 
 /** True when the applied templates were rendered with another context than `ctx` (the re-render touches `.tmpl` files only). */
 export const templatesStale = (ctx: TemplateContext | undefined, st: MethodState): boolean =>
