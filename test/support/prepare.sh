@@ -25,6 +25,9 @@ needs=(
   # test/git/disconnected*, verify: zip archives of repositories, GPG-signed commits
   # (ssh-keygen for SSH signatures comes with openssh-client below).
   "zip:zip"
+  # test/git/disconnected-fetchit-archives: listing FetchIt-style zips; test/oci: a private CA and TLS registry.
+  "unzip:unzip"
+  "openssl:openssl"
   "gnupg:gpg"
   # test/packaging: rpmbuild and rpmlint for the RPMs, qemu and an aarch64
   # glibc to run the arm64 binary, systemd-analyze to check the units.
