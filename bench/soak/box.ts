@@ -160,6 +160,8 @@ export async function startBox(bin: string, initial: Generations): Promise<Box> 
   // A copy of the binary: a rebuild of dist/ during the soak must not change what restarts after a kill.
   const binCopy = join(tb.dir, "fetchit");
   copyFileSync(bin, binCopy);
+  // Written back now: pages of a file still dirty in the page cache count as Private_Dirty of whoever maps it.
+  await runOk(["sync", binCopy]);
   const config = join(tb.dir, "config.yaml");
   writeFileSync(config, CONFIG(`file://${repo}`));
   const sh = (script: string) => tb.execOk(["sh", "-c", script]);
