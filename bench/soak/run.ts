@@ -17,6 +17,11 @@
  * observer looks once a second), and fetchit's RSS and anonymous memory
  * (Private_Dirty) every minute. Results: bench/results/soak.json and
  * soak-journal.txt (fetchit's journal); a table on stdout.
+ *
+ * `--no-kill`: no SIGKILLs (Podman still stopped twice), so one fetchit
+ * process lives the whole hour and its memory a minute shows any growth a
+ * kill every few minutes would hide. Results: soak-no-kill.json and
+ * soak-no-kill-journal.txt.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -30,6 +35,8 @@ if (!(minutes > 0)) {
   console.error("soak: --minutes takes a positive number (default 60)");
   process.exit(2);
 }
+const noKill = args.includes("--no-kill");
+const suffix = noKill ? "-no-kill" : "";
 const DRAIN_MS = 180_000;
 const log = (s: string) => console.log(`${new Date().toISOString()} ${s}`);
 
@@ -91,7 +98,7 @@ async function until(what: string, ok: () => boolean, ms: number): Promise<boole
 
 const start = Date.now();
 const end = start + minutes * 60_000;
-let nextKill = start + (120 + Math.random() * 240) * 1000;
+let nextKill = noKill ? Infinity : start + (120 + Math.random() * 240) * 1000;
 const podmanStops = [start + (minutes * 60_000) / 3, start + (2 * minutes * 60_000) / 3];
 let nextMinute = start;
 let minute = 0;
@@ -139,7 +146,7 @@ try {
 } finally {
   stopObserving();
   const journal = await box.sh("journalctl -u fetchit.service --no-pager -o short-iso").catch((e: unknown) => String(e));
-  writeFileSync(join(RESULTS, "soak-journal.txt"), journal);
+  writeFileSync(join(RESULTS, `soak${suffix}-journal.txt`), journal);
   const restarts = Number(await box.tb.show("fetchit.service", "NRestarts").catch(() => "0"));
   await box.stop();
   report(journal, restarts);
@@ -168,11 +175,12 @@ function report(journal: string, restarts: number): void {
     { what: "journal lines with \"will not be retried\"", value: lines.filter((l) => l.includes("will not be retried")).length, unit: "" },
     { what: "observer lines (Podman down)", value: observations, unit: `(${podmanDownObservations})` },
   ];
-  const result = { scenario: `soak, ${minutes} min: raw, kube, filetransfer, systemd under systemd, SIGKILL every 2–6 min, Podman stopped twice`, rows };
+  const kills = noKill ? "no SIGKILL" : "SIGKILL every 2–6 min";
+  const result = { scenario: `soak, ${minutes} min: raw, kube, filetransfer, systemd under systemd, ${kills}, Podman stopped twice`, rows };
   printTable(result);
   console.log("\nminute | pid | RSS MB | Private_Dirty MB | VmHWM MB | restarts");
   for (const m of memory) console.log(`${m.minute} | ${m.pid} | ${(m.rssKb / 1024).toFixed(1)} | ${(m.privateDirtyKb / 1024).toFixed(1)} | ${(m.hwmKb / 1024).toFixed(1)} | ${m.restarts}`);
   if (missed.length) console.log(`missed: ${missed.map((c) => `#${c.n} ${c.method}`).join(", ")}; last seen ${JSON.stringify(seen)}`);
   if (strays.size) console.log(`stray files: ${[...strays].map(([f, n]) => `${f} (${n} observations)`).join(", ")}`);
-  writeResult("soak.json", { ...result, machine: machine(), at: new Date().toISOString(), commits, faults, memory, duplicates, strays: Object.fromEntries(strays), seen, final: last });
+  writeResult(`soak${suffix}.json`, { ...result, machine: machine(), at: new Date().toISOString(), commits, faults, memory, duplicates, strays: Object.fromEntries(strays), seen, final: last });
 }
