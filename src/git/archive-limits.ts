@@ -40,29 +40,47 @@ export function archiveLimits(t: { maxExtractedSize?: string; maxCompressionRati
 const refuse = (archive: string, why: string, what: string) =>
   new GitError(`${archive}: refusing the archive: ${why}; nothing was imported. ${what}`, { retryable: false });
 
-const RAISE_SIZE = "If the archive is genuine, raise maxExtractedSize on the target or free space in the state directory";
+const RAISE_SIZE = "If the archive is genuine, raise maxExtractedSize on the target";
 const RAISE_RATIO = "If the archive is genuine, raise maxCompressionRatio on the target";
+const FREE_UP = "Free space on that file system (it holds fetchit's state directory) or point --state-dir elsewhere; the archive is tried again with back-off";
 
-/** A refusal for the size limit or the ratio limit, with what to do. */
-export const refuseArchive = (archive: string, why: string, limit: "size" | "ratio") => refuse(archive, why, limit === "size" ? RAISE_SIZE : RAISE_RATIO);
+/** What limits an extraction: the bytes allowed, why (for messages), and whether that is the free space (then the host is short, not the archive at fault). */
+export interface SizeLimit {
+  max: number;
+  why: string;
+  full: boolean;
+}
+
+/**
+ * A refusal for the size limit: the archive's fault (over maxExtractedSize,
+ * never retried for the same archive) or the host's (over the free space:
+ * local, retried with back-off once space is freed).
+ */
+export function refuseSize(archive: string, why: string, size: SizeLimit): GitError {
+  if (!size.full) return refuse(archive, why, RAISE_SIZE);
+  return new GitError(`${archive}: not enough free space to unpack the archive: ${why}; nothing was imported. ${FREE_UP}`, { local: true });
+}
+
+/** A refusal for the ratio limit, with what to do. */
+export const refuseRatio = (archive: string, why: string) => refuse(archive, why, RAISE_RATIO);
 
 /** The effective size limit at `dir` (where extraction writes): the configured one, capped by its free space minus a margin. */
-export async function sizeLimit(dir: string, limits: ArchiveLimits): Promise<{ max: number; why: string }> {
+export async function sizeLimit(dir: string, limits: ArchiveLimits): Promise<SizeLimit> {
   const free = await freeSpace(dir);
   const room = Math.max(0, free - spaceMargin(free));
-  if (limits.maxBytes !== undefined && limits.maxBytes <= room) return { max: limits.maxBytes, why: `maxExtractedSize ${formatBytes(limits.maxBytes)}` };
-  return { max: room, why: `the ${formatBytes(free)} free in ${dir} (less a margin)` };
+  if (limits.maxBytes !== undefined && limits.maxBytes <= room) return { max: limits.maxBytes, why: `maxExtractedSize ${formatBytes(limits.maxBytes)}`, full: false };
+  return { max: room, why: `the ${formatBytes(free)} free in ${dir} (less fetchit's margin of ${formatBytes(free - room)})`, full: true };
 }
 
 /** The checks that need no extraction: declared ratios, declared total, overlapping zip data. */
-export function precheck(archive: string, entries: ArchiveEntry[], limits: ArchiveLimits, size: { max: number; why: string }): void {
+export function precheck(archive: string, entries: ArchiveEntry[], limits: ArchiveLimits, size: SizeLimit): void {
   let total = 0;
   for (const e of entries) {
     if (e.type !== "file") continue;
     checkRatio(archive, e, e.size, limits.maxRatio);
     total += e.size;
   }
-  if (total > size.max) throw refuse(archive, `its files would expand to ${formatBytes(total)}, over ${size.why}`, RAISE_SIZE);
+  if (total > size.max) throw refuseSize(archive, `its files would expand to ${formatBytes(total)}, over ${size.why}`, size);
   const spans = entries.filter((e) => e.type === "file" && e.stored > 0).map((e) => ({ e, span: e.span })).sort((a, b) => a.span[0] - b.span[0]);
   for (let i = 1; i < spans.length; i++) {
     const prev = spans[i - 1]!;
@@ -78,15 +96,15 @@ export function checkRatio(archive: string, e: ArchiveEntry, expanded: number, m
   if (expanded <= RATIO_FLOOR) return;
   const ratio = expanded / Math.max(e.stored, 1);
   if (ratio > maxRatio) {
-    throw refuse(archive, `entry ${JSON.stringify(e.path)} expands ${Math.round(ratio)}:1 (${formatBytes(e.stored)} to ${formatBytes(expanded)}), over maxCompressionRatio ${maxRatio}:1`, RAISE_RATIO);
+    throw refuseRatio(archive, `entry ${JSON.stringify(e.path)} expands ${Math.round(ratio)}:1 (${formatBytes(e.stored)} to ${formatBytes(expanded)}), over maxCompressionRatio ${maxRatio}:1`);
   }
 }
 
 /** Counts the bytes actually written, across entries; refuses past the limit, naming the entry. */
-export function byteCounter(archive: string, size: { max: number; why: string }) {
+export function byteCounter(archive: string, size: SizeLimit) {
   let total = 0;
   return (entry: string, n: number) => {
     total += n;
-    if (total > size.max) throw refuse(archive, `extracting ${JSON.stringify(entry)} took it past ${size.why} (${formatBytes(total)} written)`, RAISE_SIZE);
+    if (total > size.max) throw refuseSize(archive, `extracting ${JSON.stringify(entry)} took it past ${size.why} (${formatBytes(total)} written)`, size);
   };
 }

@@ -14,7 +14,7 @@ import { createGunzip } from "node:zlib";
 import { dirname, join, posix } from "node:path";
 import { GitError } from "../errors.ts";
 import { tarEntries, zipEntries, type ArchiveEntry } from "./archive-entries.ts";
-import { byteCounter, checkRatio, DEFAULT_MAX_RATIO, precheck, RATIO_FLOOR, refuseArchive, sizeLimit, type ArchiveLimits } from "./archive-limits.ts";
+import { byteCounter, checkRatio, DEFAULT_MAX_RATIO, precheck, RATIO_FLOOR, refuseRatio, refuseSize, sizeLimit, type ArchiveLimits } from "./archive-limits.ts";
 import { formatBytes } from "../host/fs-stream.ts";
 
 export interface ExtractOptions {
@@ -181,9 +181,9 @@ export async function gunzipLimited(file: string, out: string, label: string, li
   try {
     for await (const chunk of input.pipe(createGunzip()) as AsyncIterable<Buffer>) {
       written += chunk.length;
-      if (written > size.max) throw refuseArchive(label, `it decompresses past ${size.why} (${formatBytes(written)} so far)`, "size");
+      if (written > size.max) throw refuseSize(label, `it decompresses past ${size.why} (${formatBytes(written)} so far)`, size);
       if (written > RATIO_FLOOR && written / Math.max(read, 1) > limits.maxRatio) {
-        throw refuseArchive(label, `it decompresses more than ${limits.maxRatio}:1 (${formatBytes(read)} to ${formatBytes(written)} so far), over maxCompressionRatio`, "ratio");
+        throw refuseRatio(label, `it decompresses more than ${limits.maxRatio}:1 (${formatBytes(read)} to ${formatBytes(written)} so far), over maxCompressionRatio`);
       }
       for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
     }

@@ -12,6 +12,7 @@ import { readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { GitError } from "../errors.ts";
 import { HEAD_REF } from "./fetch.ts";
+import { hostProblemAdvice } from "./local-failure.ts";
 import { gitEnv } from "./runner.ts";
 
 /** Runs git with GIT_DIR=`gitDir` (plus `env`); rejects with a GitError carrying git's stderr. */
@@ -25,8 +26,12 @@ export async function gitAt(gitDir: string, args: string[], env: Record<string, 
     timeout: 300_000,
   });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0) throw new GitError(`git ${args[0] ?? ""}: ${err.trim().split("\n").join("; ") || `exited with ${code}`}`);
-  return out;
+  if (code === 0) return out;
+  const msg = err.trim().split("\n").join("; ") || `exited with ${code}`;
+  // A full or read-only state dir is this host's problem, not the archive's: retried with back-off, never remembered as a bad archive.
+  const advice = hostProblemAdvice(msg);
+  const command = args.find((a, i) => !a.startsWith("-") && args[i - 1] !== "-c") ?? "";
+  throw new GitError(`git ${command}: ${msg}${advice ? ` (${advice})` : ""}`, { local: advice !== undefined });
 }
 
 /** The sha in HEAD_REF, or undefined before the first import. */
@@ -65,7 +70,7 @@ async function fetchInto(repo: string, from: string, ref: string, label: string,
     await gitAt(repo, ["fetch", ...up, "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--", from, `+${ref}:${HEAD_REF}`]);
   } catch (err) {
     const hint = /prerequisite/i.test((err as Error).message) ? " (an incremental bundle needs the commits of the previous one; ship a full bundle: git bundle create FILE BRANCH)" : "";
-    throw new GitError(`${label}: importing failed: ${(err as Error).message}${hint}`, { cause: err });
+    throw new GitError(`${label}: importing failed: ${(err as Error).message}${hint}`, { cause: err, local: err instanceof GitError && err.local });
   }
   return (await currentHead(repo)) ?? "";
 }
@@ -136,7 +141,10 @@ const FETCHIT_IDENT = { name: "fetchit", email: "fetchit@localhost" };
 export async function importTree(repo: string, root: string, indexFile: string, label: string): Promise<string> {
   const env = { GIT_WORK_TREE: root, GIT_INDEX_FILE: indexFile };
   // Files over core.bigFileThreshold are streamed into a pack rather than read whole (git's own memory stays small too).
-  await gitAt(repo, ["-c", "core.bare=false", "-c", "core.bigFileThreshold=1m", "add", "--all", "--force", "--", "."], env, root);
+  await gitAt(repo, ["-c", "core.bare=false", "-c", "core.bigFileThreshold=1m", "add", "--all", "--force", "--", "."], env, root).catch(async (err: unknown) => {
+    await removeGitTemps(repo); // a full disk leaves git's half-written pack behind, taking the space a retry needs
+    throw err;
+  });
   const tree = (await gitAt(repo, ["write-tree"], env)).trim();
   const head = await currentHead(repo);
   if (head && (await gitAt(repo, ["rev-parse", `${head}^{tree}`])).trim() === tree) return head;
@@ -145,6 +153,16 @@ export async function importTree(repo: string, root: string, indexFile: string, 
   const commit = (await gitAt(repo, ["commit-tree", tree, ...(head ? ["-p", head] : []), "-m", message], ident)).trim();
   await gitAt(repo, ["update-ref", HEAD_REF, commit]);
   return commit;
+}
+
+/** git's temp files of a failed write (`objects/pack/tmp_pack_*`, `objects/xx/tmp_obj_*`); only while no other git runs in `repo` (imports run one at a time). */
+async function removeGitTemps(repo: string): Promise<void> {
+  const objects = join(repo, "objects");
+  for (const sub of ["pack", ...(await readdir(objects).catch(() => [] as string[])).filter((d) => /^[0-9a-f]{2}$/.test(d))]) {
+    for (const n of await readdir(join(objects, sub)).catch(() => [] as string[])) {
+      if (n.startsWith("tmp_")) await rm(join(objects, sub, n), { force: true });
+    }
+  }
 }
 
 /** True when `sha` was made by {@link importTree} (for a clearer signature error). */

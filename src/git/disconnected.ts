@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { errorMessage, GitError, isRetryable } from "../errors.ts";
+import { errorMessage, FetchitError, GitError, isRetryable } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import {
   decodeFingerprint, encodeFingerprint, mountPointOf, probeFile, probeUrl, tempPath, type Fingerprint, type Probe,
@@ -116,7 +116,7 @@ async function importOnce(repo: string, o: DisconnectedSourceOptions, label: str
     return available(sha, head, memory, log);
   } catch (err) {
     const error = wrap(label, err);
-    if (!error.retryable) memory.failed = { fp: probe.fp, error };
+    if (!isRetryable(error)) memory.failed = { fp: probe.fp, error }; // a host problem (full state dir) is never remembered as a bad archive
     throw error;
   } finally {
     if (probe.kind === "new" && probe.temp) await rm(probe.file, { force: true });
@@ -143,9 +143,9 @@ async function unavailable(repo: string, reason: string, memory: Memory, log: Lo
 }
 
 function wrap(label: string, err: unknown): GitError {
-  if (err instanceof GitError) return err;
+  if (err instanceof GitError && err.message.startsWith(label)) return err;
   const msg = errorMessage(err).replace(/^image archive /, "");
-  return new GitError(`${label}: ${msg}`, { cause: err, retryable: isRetryable(err) });
+  return new GitError(`${label}: ${msg}`, { cause: err, retryable: isRetryable(err), local: err instanceof FetchitError && err.local });
 }
 
 async function isDirectory(path: string): Promise<boolean | undefined> {

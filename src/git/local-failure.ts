@@ -26,7 +26,7 @@ const DAMAGED: RegExp[] = [
 
 /** Host problems git reports: the same operation fails until the operator acts. */
 const HOST: { re: RegExp; advice: string }[] = [
-  { re: /no space left on device|disk quota exceeded/i, advice: "the file system is full; free space on it (df -h)" },
+  { re: /no space left on device|disk quota exceeded|out of diskspace/i, advice: "the file system is full; free space on it (df -h)" },
   { re: /read-only file system/i, advice: "the file system is read-only; remount it read-write or move the state dir" },
   {
     re: /insufficient permission|(unable to|could not|cannot) (create|write|open|mkdir|unlink)[^;]*permission denied/i,

@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import { dirname } from "node:path";
+import { dropCache, startWriteback, STEP } from "./writeback.ts";
 
 /** What {@link writeStreamAtomic} wrote. */
 export interface StreamWritten {
@@ -36,6 +37,9 @@ export interface FileDigest {
 /** Read size for hashing a file: big enough for speed, small against memory. */
 const CHUNK = 1024 * 1024;
 
+/** Files from this size on leave the page cache once on disk (a 2 GiB model would push out what services use). */
+const DROP_CACHE_FROM = 64 * 1024 * 1024;
+
 /** Thrown when the content had another length than announced; the old file stays. */
 export class SizeMismatchError extends Error {}
 
@@ -51,8 +55,9 @@ export type StreamSource = AsyncIterable<Uint8Array> | ((fd: number) => Promise<
 
 /**
  * Writes `source` to a temp file next to `target` (created with parents),
- * counts what landed on disk (and hashes it when asked), fsyncs it, sets the
- * mode, renames it over `target` and fsyncs the directory. On any failure
+ * counts what landed on disk (and hashes it when asked), fsyncs it (its
+ * writeback started early, while it was written), sets the mode, renames it
+ * over `target` and fsyncs the directory. On any failure
  * (ENOSPC included) the temp file is removed and `target` is untouched.
  */
 export async function writeStreamAtomic(target: string, source: StreamSource, opts: StreamWriteOptions = {}): Promise<StreamWritten> {
@@ -62,14 +67,21 @@ export async function writeStreamAtomic(target: string, source: StreamSource, op
   let written: StreamWritten;
   try {
     const fh = await fsp.open(tmp, "wx+", mode);
+    // Big content (or content another process writes, of any size): the disk starts writing while it comes, so the fsync below has little left (writeback.ts).
+    const writeback = typeof source === "function" || (opts.size ?? 0) >= STEP ? startWriteback(fh.fd) : undefined;
     try {
-      if (typeof source === "function") await source(fh.fd);
-      else for await (const chunk of source) for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+      try {
+        if (typeof source === "function") await source(fh.fd);
+        else for await (const chunk of source) for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+      } finally {
+        await writeback?.stop();
+      }
       written = opts.sha256 ? await digestOpen(fh) : { bytes: (await fh.stat()).size };
       if (opts.size !== undefined && written.bytes !== opts.size) {
         throw new SizeMismatchError(`${target}: the content had ${written.bytes} bytes, not the announced ${opts.size}; nothing was replaced`);
       }
       await fh.sync();
+      if (written.bytes >= DROP_CACHE_FROM) dropCache(fh.fd);
     } finally {
       await fh.close();
     }

@@ -1,19 +1,19 @@
 /**
  * Where an image archive comes from, and whether it changed: a conditional GET
  * for URLs (ETag / Last-Modified; a 200 is streamed to a temp file and hashed
- * on the way), size + mtime and then sha256 for host files. Archives are never
+ * on the way, kept off a full disk: download.ts), size + mtime and then sha256 for host files. Archives are never
  * held in memory. This module is the image loader's host side (fetch, files,
  * /proc/mounts); images.ts holds the policy.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { sha256OfFile } from "../host/fs-stream.ts";
 import { createReadStream, createWriteStream, readFileSync, realpathSync } from "node:fs";
 import { mkdir, open, rm, stat } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { errorMessage, FetchitError } from "../errors.ts";
+import { downloadTo } from "./download.ts";
 
 /** Identifies one version of an archive; stored (encoded) as the state resource's hash. */
 export interface Fingerprint {
@@ -40,7 +40,6 @@ export type Probe =
 export class SourceUnavailable extends Error {}
 
 const HEADERS_TIMEOUT_MS = 30_000;
-const STALL_TIMEOUT_MS = 60_000;
 const FIELDS = ["sha256", "etag", "lastModified", "size", "mtimeMs"] as const;
 
 /** `sha256=…&etag=…`: readable in `fetchit status --json`, parsed back by decodeFingerprint. */
@@ -96,26 +95,6 @@ export function resolveImagePath(imagePath: string, device: string | undefined, 
   return join(mount, imagePath);
 }
 
-/** A Transform hashing what passes and aborting when nothing arrives for a while. */
-function hashing(onStall: () => void): { stream: Transform; digest: () => string } {
-  const hash = createHash("sha256");
-  let timer = setTimeout(onStall, STALL_TIMEOUT_MS);
-  const stream = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      clearTimeout(timer);
-      timer = setTimeout(onStall, STALL_TIMEOUT_MS);
-      hash.update(chunk);
-      done(null, chunk);
-    },
-    flush(done) {
-      clearTimeout(timer);
-      done();
-    },
-  });
-  stream.on("close", () => clearTimeout(timer));
-  return { stream, digest: () => hash.digest("hex") };
-}
-
 /** GET with the validators of `v`; network errors and 404/410 are "unavailable", other errors throw. */
 async function conditionalGet(url: string, v: Fingerprint | undefined, ctl: AbortController): Promise<Response | Probe> {
   const headers: Record<string, string> = {};
@@ -156,14 +135,8 @@ export async function probeUrl(url: string, known: Known, tmpDir: string): Promi
     throw new FetchitError(`image archive ${url}: HTTP 304 to a request without validators`, { retryable: true });
   }
   const file = await tempPath(tmpDir, "download");
-  const h = hashing(() => ctl.abort(new Error(`download stalled for ${STALL_TIMEOUT_MS / 1000}s`)));
-  try {
-    await pipeline(Readable.fromWeb(res.body as never), h.stream, createWriteStream(file, { mode: 0o600 }));
-  } catch (err) {
-    await rm(file, { force: true });
-    throw new FetchitError(`image archive ${url}: download failed: ${errorMessage(err)}`, { cause: err, retryable: true });
-  }
-  const fp: Fingerprint = { sha256: h.digest() };
+  const { sha256 } = await downloadTo(url, res, file, tmpDir, ctl);
+  const fp: Fingerprint = { sha256 };
   if (res.headers.get("etag")) fp.etag = res.headers.get("etag")!;
   if (res.headers.get("last-modified")) fp.lastModified = res.headers.get("last-modified")!;
   const as = classify(fp, known);
