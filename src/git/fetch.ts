@@ -63,7 +63,7 @@ export async function lsRemote(git: GitRunner, remote: RemoteRef): Promise<{ hea
   const ref = `refs/heads/${remote.branch}`;
   let out: string;
   try {
-    out = await git.light(["ls-remote", "--", remote.fetchUrl, ref, QUARANTINE_PATTERN]);
+    out = await git.run(["ls-remote", "--", remote.fetchUrl, ref, QUARANTINE_PATTERN]);
   } catch (err) {
     throw remoteError("ls-remote", remote, err);
   }
