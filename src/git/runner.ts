@@ -144,6 +144,8 @@ async function spawnGit(args: string[], cwd: string, env: Record<string, string>
   try {
     const [out, err, code] = await Promise.all([readAll(proc.stdout, timer), readAll(proc.stderr, timer), proc.exited]);
     if (stalled) throw new Error(`git wrote nothing for ${Math.round(stallMs / 1000)} s and was stopped`);
+    // Not the remote's answer: a fetch killed half-way must not fall back to another kind of fetch (fetch.ts).
+    if (proc.signalCode) throw new Error(`git was killed by ${proc.signalCode}`);
     if (code !== 0) throw new Error(err.trim() || `git exited with ${code}`);
     return out;
   } finally {
