@@ -130,7 +130,7 @@ export async function pathExistsAt(git: GitRunner, commit: string, path: string)
   assertSha(commit);
   const target = normalizeTargetPath(path);
   const spec = target === "" ? `${commit}^{tree}` : `${commit}:${target}`;
-  // `-t` rather than `-e`: simple-git adds 50 ms to commands that print nothing.
+  // `-t` rather than `-e`: one probe that prints the type, and fails like `-e` when the object is missing.
   const type = (await git.tryRun(["cat-file", "-t", spec]))?.trim();
   return type === "tree" || type === "blob";
 }

@@ -63,7 +63,7 @@ export async function lsRemote(git: GitRunner, remote: RemoteRef): Promise<{ hea
   const ref = `refs/heads/${remote.branch}`;
   let out: string;
   try {
-    out = await git.light(["ls-remote", "--", remote.fetchUrl, ref, QUARANTINE_PATTERN]);
+    out = await git.run(["ls-remote", "--", remote.fetchUrl, ref, QUARANTINE_PATTERN]);
   } catch (err) {
     throw remoteError("ls-remote", remote, err);
   }
@@ -91,7 +91,7 @@ export function missingBranchError(remote: RemoteRef): GitError {
  */
 export async function fetchBranch(git: GitRunner, remote: RemoteRef, log: Logger): Promise<void> {
   const refspec = `+refs/heads/${remote.branch}:${HEAD_REF}`;
-  // Not --quiet: simple-git waits 50 ms longer for commands that print nothing.
+  // Not --quiet: what git prints is kept for the debug log and errors.
   const base = ["fetch", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"];
   try {
     await git.run([...base, "--depth=1", "--", remote.fetchUrl, refspec]);

@@ -24,7 +24,7 @@ const DAMAGED: RegExp[] = [
   /invalid (packed-refs|ref format|reference)|bad ref for/i,
 ];
 
-/** Host problems git reports: the same operation fails until the operator acts. */
+/** Host problems git reports (the same operation fails until the operator acts), and a git killed from outside: never the commit's fault. */
 const HOST: { re: RegExp; advice: string }[] = [
   { re: /no space left on device|disk quota exceeded|out of diskspace/i, advice: "the file system is full; free space on it (df -h)" },
   { re: /read-only file system/i, advice: "the file system is read-only; remount it read-write or move the state dir" },
@@ -36,6 +36,7 @@ const HOST: { re: RegExp; advice: string }[] = [
   { re: /input\/output error/i, advice: "input/output error; the disk may be failing (check dmesg)" },
   { re: /too many open files/i, advice: "too many open files; raise the limit (LimitNOFILE= in the unit)" },
   { re: /out of memory|cannot allocate memory/i, advice: "out of memory" },
+  { re: /git was killed by SIG[A-Z0-9]+/i, advice: "something outside fetchit killed it (the OOM killer, an operator); the next run tries again" },
   { re: /spawn git enoent|executable not found in \$path: "git"/i, advice: "git is not installed or not in PATH; install git" },
 ];
 

@@ -74,7 +74,7 @@ export async function readBlob(git: GitRunner, sha: string, max = MAX_WHOLE_BLOB
 /** True when commit `sha` is in the local object store. */
 export async function hasCommit(git: GitRunner, sha: string): Promise<boolean> {
   assertSha(sha);
-  // `-t` rather than `-e`: simple-git adds 50 ms to commands that print nothing.
+  // `-t` rather than `-e`: one probe that prints the type, and fails like `-e` when the object is missing.
   return (await git.tryRun(["cat-file", "-t", `${sha}^{commit}`]))?.trim() === "commit";
 }
 

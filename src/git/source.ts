@@ -180,7 +180,7 @@ async function fetchOnce(ctx: SourceContext, fullHistory = false): Promise<strin
   const remoteSha = listed.head;
   ctx.state.quarantined = new Set(listed.quarantined);
   if (remoteSha === null) throw missingBranchError(ctx.remote);
-  const local = (ctx.state.localHead ??= (await git.light(["rev-parse", "--verify", "-q", HEAD_REF]).catch(() => null))?.trim());
+  const local = (ctx.state.localHead ??= (await git.run(["rev-parse", "--verify", "-q", HEAD_REF]).catch(() => null))?.trim());
   if (local === remoteSha) {
     ctx.log.debug("git: branch unchanged", { commit: remoteSha, ms: elapsed(started) });
     return remoteSha;
@@ -219,7 +219,7 @@ async function singleFlight(state: SharedState, recent: LastFetch, reuseMs: numb
 async function initRepo(dir: string, makeRunner: () => GitRunner, remote: RemoteRef, log: Logger): Promise<void> {
   await mkdir(dir, { recursive: true });
   const git = makeRunner();
-  if ((await git.light(["rev-parse", "--is-bare-repository"]).catch(() => null))?.trim() === "true") return;
+  if ((await git.run(["rev-parse", "--is-bare-repository"]).catch(() => null))?.trim() === "true") return;
   if (existsSync(join(dir, "HEAD")) || existsSync(join(dir, "objects"))) {
     log.warn("git: cache directory is not a usable repository, recreating it", { dir });
     await rm(dir, { recursive: true, force: true });

@@ -43,7 +43,7 @@ test("a host pushes refs/fetchit/quarantine/<sha> over file://; every host sees 
   const a = await hostClone(remote.url, bad);
   await pushQuarantineRef(a, remoteRef(remote.url), bad, quarantineMessage(bad, "raw/web.json: container web exited with code 1", new Date("2026-12-03T10:00:00Z"), "canary-1"));
   const b = await hostClone(remote.url, bad);
-  const listed = await b.light(["ls-remote", "--", remote.url, "refs/heads/main", QUARANTINE_PATTERN]);
+  const listed = await b.run(["ls-remote", "--", remote.url, "refs/heads/main", QUARANTINE_PATTERN]);
   expect(parseQuarantineRefs(listed)).toEqual([bad]);
   expect(listed).toContain(`${bad}\trefs/heads/main`); // one request gives the head and the quarantine refs
   const note = await readQuarantineNote(b, remoteRef(remote.url), bad);
@@ -55,7 +55,7 @@ test("a host pushes refs/fetchit/quarantine/<sha> over file://; every host sees 
   expect(tag).toContain(`object ${bad}\ntype commit\n`);
   // deleting the ref on the server releases the commit
   Bun.spawnSync(["git", "-C", remote.dir, "update-ref", "-d", `refs/fetchit/quarantine/${bad}`]);
-  expect(parseQuarantineRefs(await b.light(["ls-remote", "--", remote.url, "refs/heads/main", QUARANTINE_PATTERN]))).toEqual([]);
+  expect(parseQuarantineRefs(await b.run(["ls-remote", "--", remote.url, "refs/heads/main", QUARANTINE_PATTERN]))).toEqual([]);
   expect(await readQuarantineNote(b, remoteRef(remote.url), bad)).toBe("");
 });
 
@@ -65,7 +65,7 @@ test("over smart HTTP: pushed with credentials that may push; a read-only host i
   await pushQuarantineRef(a, remoteRef(withCreds), bad, quarantineMessage(bad, "unit app.service failed", new Date(), "canary-2"));
   expect(http.requests.some((r) => r.startsWith("POST /") && r.includes("git-receive-pack 200"))).toBe(true);
   const ro = await hostClone(readonly.url, bad);
-  expect(parseQuarantineRefs(await ro.light(["ls-remote", "--", readonly.url, "refs/heads/main", QUARANTINE_PATTERN]))).toEqual([bad]);
+  expect(parseQuarantineRefs(await ro.run(["ls-remote", "--", readonly.url, "refs/heads/main", QUARANTINE_PATTERN]))).toEqual([bad]);
   const err = await pushQuarantineRef(ro, remoteRef(readonly.url), bad, "x").catch((e) => e);
   expect(err).toBeInstanceOf(GitError);
   expect(err.message).toContain(`push (quarantine report) ${readonly.url}`);
