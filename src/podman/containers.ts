@@ -10,7 +10,7 @@
  * stop, remove, inspect) takes a full 64-hex id and refuses anything else.
  */
 import { PodmanApiError } from "../errors.ts";
-import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, POOL_QUEUE_MS, retryBusy, type Transport } from "./transport.ts";
+import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, POOL_QUEUE_MS, retryBusy, type Transport, vanished } from "./transport.ts";
 import type { ContainerInspect, ContainerListEntry, ContainerSpec } from "./types.ts";
 
 /** Options of a container removal. */
@@ -66,6 +66,8 @@ export async function stopContainer(t: Transport, id: string, timeoutSeconds?: n
     query: { timeout: timeoutSeconds },
     allowStatus: [404],
     timeoutMs: DEFAULT_TIMEOUT_MS + POOL_QUEUE_MS + (timeoutSeconds ?? 10) * 1000,
+  }).catch((err: unknown) => {
+    if (!vanished(err)) throw err;
   });
 }
 
@@ -89,6 +91,9 @@ export async function removeContainer(t: Transport, id: string, opts: RemoveCont
       throw new PodmanApiError(`${endpoint}: ${msg}`, res.status, endpoint, { retryable: isRetryableFailure(500, msg) });
     }
     return true;
+  }).catch((err: unknown) => {
+    if (vanished(err)) return false;
+    throw err;
   });
 }
 

@@ -13,7 +13,7 @@
 import { PodmanApiError } from "../errors.ts";
 import { assertFullId, exactName } from "./containers.ts";
 import { PULL_TIMEOUT_MS } from "./images.ts";
-import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, POOL_QUEUE_MS, retryBusy, type Transport } from "./transport.ts";
+import { DEFAULT_TIMEOUT_MS, isRetryableFailure, parseJson, POOL_QUEUE_MS, retryBusy, type Transport, vanished } from "./transport.ts";
 import type { PlayKubeReport, PodListEntry } from "./types.ts";
 
 /** Options of a kube play (query parameters of `POST /libpod/play/kube`). */
@@ -85,7 +85,10 @@ export async function removePod(t: Transport, id: string, opts: RemovePodOptions
   const { timeoutSeconds, stopFirst = true } = opts;
   const wait = DEFAULT_TIMEOUT_MS + POOL_QUEUE_MS + (timeoutSeconds ?? 60) * 1000;
   if (stopFirst || timeoutSeconds !== undefined) {
-    const stop = await t.send("POST", `/pods/${id}/stop`, { query: { t: timeoutSeconds }, allowStatus: [404], timeoutMs: wait });
+    const stop = await t.send("POST", `/pods/${id}/stop`, { query: { t: timeoutSeconds }, allowStatus: [404], timeoutMs: wait }).catch((err: unknown) => {
+      if (vanished(err)) return { status: 404 };
+      throw err;
+    });
     if (stop.status === 404) return false;
   }
   const endpoint = `DELETE /libpod/pods/${id.slice(0, 12)}`;
@@ -97,6 +100,9 @@ export async function removePod(t: Transport, id: string, opts: RemovePodOptions
       throw new PodmanApiError(`${endpoint}: ${report.Err}`, res.status, endpoint, { retryable: isRetryableFailure(500, report.Err) });
     }
     return true;
+  }).catch((err: unknown) => {
+    if (vanished(err)) return false;
+    throw err;
   });
 }
 

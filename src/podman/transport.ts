@@ -162,6 +162,17 @@ export async function retryBusy<T>(fn: () => Promise<T>, tries = 3): Promise<T> 
   }
 }
 
+/**
+ * True when Podman says the object is gone: it answers 500, not 404, when a
+ * pod or container vanished between fetchit's lookup and the call (removed
+ * by someone else, or by its own `--rm`). For a stop or a removal that is
+ * the wanted end state, never a failure of the commit.
+ */
+export function vanished(err: unknown): boolean {
+  return err instanceof PodmanApiError && (err.status === 404 || err.status === 500) && VANISHED.test(err.message);
+}
+const VANISHED = /no such (pod|container)\b|no (pod|container) with (name or )?id \S+ found/i;
+
 function statusError(endpoint: string, status: number, statusText: string, text: string): PodmanApiError {
   const msg = podmanMessage(text);
   const line = `${endpoint}: ${status}${statusText ? ` ${statusText}` : ""}${msg ? `: ${msg}` : ""}`;

@@ -2,7 +2,9 @@
 import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PodmanApiError } from "../../src/errors.ts";
 import { createPodmanClient, type ContainerSpec, type PodmanClient } from "../../src/podman/index.ts";
+import { vanished } from "../../src/podman/transport.ts";
 import { containerWithIdPrefix, podWithIdPrefix } from "../support/id-prefix.ts";
 import { freePort, rejection, sharedPodman, type TestPodman } from "../support/podman.ts";
 
@@ -177,5 +179,26 @@ describe("containers", () => {
     expect(await client.removeVolume("db")).toBe(false);
     expect(await client.volumeExists("dbdata")).toBe(true);
     expect((await pm.cli(["inspect", "--format", "{{.State.Running}}", b.id]))).toBe("true");
+  }, 60_000);
+
+  test("a container or pod removed by someone else during fetchit's stop or removal: no error, it is gone as wanted", async () => {
+    // What Podman answers when the object vanishes between lookup and call (500, not 404).
+    const raced = new PodmanApiError("DELETE /libpod/pods/2e3cbc8cdf7d: 500 Internal Server Error: no pod with ID 2e3cbc8cdf7dabcf found in database: no such pod", 500, "DELETE /libpod/pods");
+    expect(vanished(raced)).toBe(true);
+    expect(vanished(new PodmanApiError("POST /libpod/containers/create: 500 Internal Server Error: no such image", 500, "x"))).toBe(false);
+    // The real race, many times: fetchit's call and `podman rm -f` of the same object at once.
+    const ids = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => pm.cli(["run", "-d", "--name", `race-c${i}`, pm.image, "sleep", "300"])));
+    const pods: string[] = [];
+    for (const i of [0, 1, 2]) {
+      pods.push(await pm.cli(["pod", "create", "--name", `race-p${i}`]));
+      await pm.cli(["run", "-d", "--pod", `race-p${i}`, "--name", `race-p${i}-app`, pm.image, "sleep", "300"]);
+    }
+    const other = (args: string[]) => pm.cli(args).catch(() => "");
+    const results = await Promise.allSettled([
+      ...ids.flatMap((id, i) => [i % 2 ? client.stopContainer(id, 0) : client.removeContainer(id, { force: true, timeoutSeconds: 0 }), other(["rm", "-f", "-t", "0", id])]),
+      ...pods.flatMap((id) => [client.removePod(id, 0), other(["pod", "rm", "-f", "-t", "0", id])]),
+    ]);
+    expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    expect(await pm.cli(["ps", "-a", "--filter", "name=race-", "--format", "{{.Names}}"])).toBe("");
   }, 60_000);
 });

@@ -123,9 +123,19 @@ async function start(): Promise<TestPodman> {
     publishedHost: "127.0.0.1",
     cli,
     async reset() {
-      await cli(["pod", "rm", "--all", "--force", "--time", "0"]);
-      await cli(["rm", "--all", "--force", "--time", "0"]);
-      await cli(["volume", "rm", "--all", "--force"]);
+      // Podman 4.3 races a container its restart policy is bringing back
+      // ("could not be stopped … container state improper"): asked again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await cli(["pod", "rm", "--all", "--force", "--time", "0"]);
+          await cli(["rm", "--all", "--force", "--time", "0"]);
+          await cli(["volume", "rm", "--all", "--force"]);
+          return;
+        } catch (err) {
+          if (attempt === 3) throw err;
+          await Bun.sleep(500);
+        }
+      }
     },
   };
 }
