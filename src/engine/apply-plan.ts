@@ -99,10 +99,14 @@ export async function applyPlan(
       out.failures.push({ file: op.op === "remove" ? (op.old?.path ?? op.relPath) : op.file.path, error });
     }
   };
-  // Methods that bound their creates themselves run wide (stops wait on a timer); others in the small pool.
-  const limit = job.impl.boundsHeavyWork ? (deps.stopConcurrency ?? STOP_CONCURRENCY) : (deps.concurrency ?? 4);
-  for (const phase of ["remove", "create", "update"] as const) {
-    await forEachLimited(ops.filter((o) => o.op === phase), limit, runOp);
+  if (job.impl.serial) {
+    // One file at a time, in path order, new and changed alike.
+    const pathOf = (o: Op) => (o.op === "remove" ? o.relPath : o.file.relPath);
+    await forEachLimited([...ops].sort((a, b) => (pathOf(a) < pathOf(b) ? -1 : pathOf(a) > pathOf(b) ? 1 : 0)), 1, runOp);
+  } else {
+    // Methods that bound their creates themselves run wide (stops wait on a timer); others in the small pool.
+    const limit = job.impl.boundsHeavyWork ? (deps.stopConcurrency ?? STOP_CONCURRENCY) : (deps.concurrency ?? 4);
+    for (const phase of ["remove", "create", "update"] as const) await forEachLimited(ops.filter((o) => o.op === phase), limit, runOp);
   }
   if (job.impl.finish) {
     try {

@@ -152,6 +152,7 @@ function checkRun(ctx: Ctx, file: DesiredFile, run: PlaybookRun): void {
 export const ansible: Method<AnsibleMethod> = {
   kind: "ansible",
   extensions: [".yaml", ".yml"],
+  serial: true,
 
   async identify(_ctx, file) {
     return resourceOf(file, await file.content());
@@ -160,14 +161,16 @@ export const ansible: Method<AnsibleMethod> = {
   async apply(ctx, file, previous) {
     if (file.mode === "120000") throw new MethodError("is a symlink in the repository; ansible runs regular playbook files only", file.path);
     if (file.mode === "160000") throw new MethodError("is a git submodule; ansible runs regular playbook files only", file.path);
-    const data = await file.content();
-    const resource = resourceOf(file, data);
     const log = ctx.log.child({ file: file.path });
-    if (previous?.hash === resource.hash) {
-      log.debug("playbook already ran with this content; not running it again");
-      return { resource, changed: false };
-    }
+    // Queued before the first await: the calls' order (path order) is the run order,
+    // whichever playbook's content is read first.
     return oneAtATime(ctx, async () => {
+      const data = await file.content();
+      const resource = resourceOf(file, data);
+      if (previous?.hash === resource.hash) {
+        log.debug("playbook already ran with this content; not running it again");
+        return { resource, changed: false };
+      }
       const mode = await modeOf(ctx);
       log.info("running playbook", mode.kind === "host" ? { on: "host", ansible: mode.version } : { on: "container", image: mode.image });
       const files = await playbookFiles(ctx, file, data);

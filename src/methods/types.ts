@@ -146,6 +146,8 @@ export interface Method<C extends CommonMethod = CommonMethod> {
    * runs in the small pool.
    */
   boundsHeavyWork?: boolean;
+  /** true: the engine applies this method's files one at a time, in path order (ansible: playbooks build on each other). */
+  serial?: boolean;
   /**
    * Read-only, for `fetchit plan`: what applying `resource` (from identify)
    * would take over that fetchit did not create, e.g. `container db (image

@@ -144,6 +144,10 @@ describe("ansible on the host", () => {
     expect((await h.cli("sync")).code).toBe(0);
     expect(runsOf(out)).toEqual(["web-a", "web-b"]); // one at a time, in path order
     expect((await statusOf(h)).resources.map((r: any) => r.file).sort()).toEqual(["web-a.yml", "web-b.yaml"]);
+    // A changed playbook and a new one after it: still path order (not new files first).
+    await remote.commit({ "playbooks/web-a.yml": writePlaybook(out, "web-a", "changed"), "playbooks/web-c.yml": writePlaybook(out, "web-c") });
+    expect((await h.cli("sync")).code).toBe(0);
+    expect(runsOf(out)).toEqual(["web-a", "web-b", "web-a", "web-c"]);
   }, 60_000);
 
   test("roles, templates, vars files and scripts next to the playbook are there when it runs", async () => {
