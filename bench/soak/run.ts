@@ -5,10 +5,11 @@
  * fetchit runs as the packaged fetchit.service inside a real systemd with
  * Podman 5.4 (bench/soak/box.ts) and follows a repository with raw, kube,
  * filetransfer and systemd methods on a 5 s schedule. The host commits every
- * 10 s, bumping one method's generation in turn. Faults, as they happen on a
- * box nobody visits: fetchit is killed with SIGKILL at a random moment every
- * 2–6 minutes (systemd's Restart=on-failure brings it back), and Podman's
- * API service is stopped for 20 s twice (at 1/3 and 2/3 of the run).
+ * 10 s on average (at a random phase of the schedule), bumping one method's
+ * generation in turn. Faults, as they happen on a box nobody visits:
+ * fetchit is killed with SIGKILL at a random moment every 2–6 minutes
+ * (systemd's Restart=on-failure brings it back), and Podman's API service
+ * is stopped for 20 s twice (at 1/3 and 2/3 of the run).
  *
  * Measured: commits missed (a method never showed that generation or a
  * later one; goal 0), duplicates (more than one container or pod of the
@@ -106,7 +107,8 @@ try {
   if (!(await until("generation 0 applied everywhere", () => METHODS.every((m) => seen[m] >= 0), 300_000))) throw new Error(`generation 0 never showed; last observation ${JSON.stringify(last)}`);
   log(`generation 0 applied (${((Date.now() - start) / 1000).toFixed(0)} s after start); soaking for ${minutes} min`);
   let k = 0;
-  let nextCommit = Date.now();
+  const firstCommit = Date.now();
+  let nextCommit = firstCommit;
   while (Date.now() < end) {
     const now = Date.now();
     if (now >= nextMinute) {
@@ -118,7 +120,9 @@ try {
       gens[method] = ++k;
       const at = await box.commit(gens, `commit ${k}: ${method} to generation ${k}`);
       commits.push({ n: k, method, gen: k, at });
-      nextCommit += 10_000;
+      // Every 10 s on average, at a random phase of the 5 s schedule: a fixed
+      // phase would add the same wait to every commit's latency.
+      nextCommit = firstCommit + k * 10_000 + Math.random() * 5_000;
     }
     if (now >= nextKill) {
       const pid = await box.mainPid();
