@@ -138,56 +138,58 @@ async function modelTar(bytes: number): Promise<{ tar: string; src: string }> {
   return { tar, src };
 }
 
+/**
+ * `fetchit sync` of the disconnected `source` into `dest`, the state dir on
+ * the small tmpfs: it fails with a retryable (host) error and leaves no temp
+ * file. Returns the harness and the error's message.
+ */
+async function refusedRetryable(source: string, dest: string): Promise<{ h: Harness; message: string }> {
+  const h = await smallStateHarness(disconnectedConfig(source, dest));
+  expect((await h.cli("sync")).code).toBe(1);
+  const e = await lastError(h);
+  expect(e.retryable).toBe(true);
+  expect(tempLeftovers(h.stateDir)).toEqual([]);
+  return { h, message: e.message };
+}
+
+/** The tmpfs grows; the next sync applies. */
+async function appliedOnceGrown(h: Harness): Promise<void> {
+  await grow(h.stateDir);
+  expect((await h.cli("sync")).code).toBe(0);
+}
+
 describe("fetchit sync with the state dir on a small file system", () => {
   test("an http archive larger than the state dir: refused, local and retried; applied once there is room", async () => {
     const { tar, src } = await modelTar(12 * MiB);
     const dest = join(tempDir("fetchit-dest-"), "models");
-    const h = await smallStateHarness(disconnectedConfig(serve(tar)("file"), dest));
-    const r = await h.cli("sync");
-    expect(r.code).toBe(1);
-    const e = await lastError(h);
-    expect(e.retryable).toBe(true);
-    expect(e.message).toMatch(/^disconnected source http:\/\/127\.0\.0\.1:\d+\/media\/file\?token=hunter2: http:\/\/127\.0\.0\.1:\d+\/media\/file\?…: the download is 12\.0 MiB/);
-    expect(tempLeftovers(h.stateDir)).toEqual([]);
+    const { h, message } = await refusedRetryable(serve(tar)("file"), dest);
+    expect(message).toMatch(/^disconnected source http:\/\/127\.0\.0\.1:\d+\/media\/file\?token=hunter2: http:\/\/127\.0\.0\.1:\d+\/media\/file\?…: the download is 12\.0 MiB/);
 
-    await grow(h.stateDir);
-    expect((await h.cli("sync")).code).toBe(0);
+    await appliedOnceGrown(h);
     expect(readFileSync(join(dest, "model.bin")).equals(readFileSync(join(src, "files", "model.bin")))).toBe(true);
   }, 120_000);
 
   test("a tar on the host that unpacks to more than the state dir holds: refused before unpacking, local; applied once there is room", async () => {
     const { tar } = await modelTar(12 * MiB);
     const dest = join(tempDir("fetchit-dest-"), "models");
-    const h = await smallStateHarness(disconnectedConfig(tar, dest));
-    const r = await h.cli("sync");
-    expect(r.code).toBe(1);
-    const e = await lastError(h);
-    expect(e.retryable).toBe(true);
-    expect(e.message).toMatch(
+    const { h, message } = await refusedRetryable(tar, dest);
+    expect(message).toMatch(
       new RegExp(`^disconnected source ${tar}: not enough free space to unpack the archive: its files would expand to 12\\.0 MiB, over the [78]\\.\\d MiB free in ${h.stateDir}/tmp/extract-\\w+ \\(less fetchit's margin of 1\\.\\d MiB\\); nothing was imported\\. Free space on that file system`),
     );
-    expect(tempLeftovers(h.stateDir)).toEqual([]);
 
-    await grow(h.stateDir);
-    expect((await h.cli("sync")).code).toBe(0);
+    await appliedOnceGrown(h);
     expect(readFileSync(join(dest, "small.txt"), "utf8")).toBe("small\n");
   }, 120_000);
 
   test("unpacked, but no room left to import it into git: git's full disk is a local error, not a bad archive", async () => {
     const { tar } = await modelTar(5 * MiB);
     const dest = join(tempDir("fetchit-dest-"), "models");
-    const h = await smallStateHarness(disconnectedConfig(tar, dest));
-    const r = await h.cli("sync");
-    expect(r.code).toBe(1);
-    const e = await lastError(h);
-    expect(e.retryable).toBe(true);
-    expect(e.message).toMatch(new RegExp(`^disconnected source ${tar}: git add: fatal: .* write error\\. Out of diskspace \\(the file system is full; free space on it \\(df -h\\)\\)$`));
+    const { h, message } = await refusedRetryable(tar, dest);
+    expect(message).toMatch(new RegExp(`^disconnected source ${tar}: git add: fatal: .* write error\\. Out of diskspace \\(the file system is full; free space on it \\(df -h\\)\\)$`));
     const repo = join(h.stateDir, "repos", "disconnected");
     expect((await run(["find", repo, "-name", "tmp_*"], "/")).trim()).toBe(""); // git's half-written pack is not left on the full disk
-    expect(tempLeftovers(h.stateDir)).toEqual([]);
 
-    await grow(h.stateDir);
-    expect((await h.cli("sync")).code).toBe(0);
+    await appliedOnceGrown(h);
     expect(readFileSync(join(dest, "small.txt"), "utf8")).toBe("small\n");
   }, 120_000);
 });
