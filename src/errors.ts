@@ -112,6 +112,15 @@ const ERRNO_ADVICE: Record<string, string> = {
   ENOMEM: "out of memory",
 };
 
+/** "ENOSPC" or "EDQUOT" when `err` (or one of its causes) is a full file system, else undefined. */
+export function fullDiskErrno(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "ENOSPC" || code === "EDQUOT") return code;
+  }
+  return undefined;
+}
+
 /**
  * What to fix on this host when `err` (or one of its causes) is a local
  * problem, else undefined: an errno from a file operation or a program that

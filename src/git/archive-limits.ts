@@ -7,7 +7,7 @@
  * data overlap (the trick of non-recursive zip bombs).
  */
 import { GitError } from "../errors.ts";
-import { formatBytes, freeSpace, spaceMargin } from "../host/fs-stream.ts";
+import { formatBytes, freeSpace, spaceMargin, STATE_DIR_FULL_ADVICE } from "../host/fs-stream.ts";
 import type { ArchiveEntry } from "./archive-entries.ts";
 
 export interface ArchiveLimits {
@@ -42,7 +42,7 @@ const refuse = (archive: string, why: string, what: string) =>
 
 const RAISE_SIZE = "If the archive is genuine, raise maxExtractedSize on the target";
 const RAISE_RATIO = "If the archive is genuine, raise maxCompressionRatio on the target";
-const FREE_UP = "Free space on that file system (it holds fetchit's state directory) or point --state-dir elsewhere; the archive is tried again with back-off";
+const FREE_UP = `${STATE_DIR_FULL_ADVICE}; the archive is tried again with back-off`;
 
 /** What limits an extraction: the bytes allowed, why (for messages), and whether that is the free space (then the host is short, not the archive at fault). */
 export interface SizeLimit {

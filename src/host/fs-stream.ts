@@ -181,6 +181,8 @@ export function formatBytes(n: number): string {
 }
 
 /** Room kept free besides the file itself: 1 MiB plus 1 % of the file (metadata, journal, other writers). */
+/** What to do when the state dir's file system is too full for what passes through it (downloads, unpacking). */
+export const STATE_DIR_FULL_ADVICE = "Free space on that file system (it holds fetchit's state directory) or point --state-dir elsewhere";
 export const spaceMargin = (bytes: number) => 1024 * 1024 + Math.ceil(bytes / 100);
 
 /** Free bytes at `path` when they are fewer than `bytes` plus {@link spaceMargin}; undefined when there is room. */

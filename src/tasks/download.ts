@@ -13,8 +13,8 @@ import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { errorMessage, FetchitError, LocalError } from "../errors.ts";
-import { formatBytes, freeSpace, spaceMargin } from "../host/fs-stream.ts";
+import { errorMessage, FetchitError, fullDiskErrno, LocalError } from "../errors.ts";
+import { formatBytes, freeSpace, spaceMargin, STATE_DIR_FULL_ADVICE as FREE_UP } from "../host/fs-stream.ts";
 
 const STALL_TIMEOUT_MS = 60_000;
 /** How often (in bytes received) the free space is asked again once the first look's budget is used up. */
@@ -36,8 +36,6 @@ export interface Downloaded {
   sha256: string;
   bytes: number;
 }
-
-const FREE_UP = "Free space on that file system (it holds fetchit's state directory) or point --state-dir elsewhere";
 
 /** The download does not fit: refused before it starts, or stopped on the way. */
 function noRoom(url: string, dir: string, what: string, free: number, cause?: unknown): LocalError {
@@ -61,11 +59,10 @@ export async function downloadTo(url: string, res: Response, file: string, dir: 
   let bytes = 0;
   let budget = free - spaceMargin(free);
   let short: LocalError | undefined;
-  let timer = setTimeout(() => ctl.abort(new Error(`download stalled for ${STALL_TIMEOUT_MS / 1000}s`)), STALL_TIMEOUT_MS);
+  const timer = setTimeout(() => ctl.abort(new Error(`download stalled for ${STALL_TIMEOUT_MS / 1000}s`)), STALL_TIMEOUT_MS);
   const counting = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      clearTimeout(timer);
-      timer = setTimeout(() => ctl.abort(new Error(`download stalled for ${STALL_TIMEOUT_MS / 1000}s`)), STALL_TIMEOUT_MS);
+      timer.refresh();
       bytes += chunk.length;
       if (bytes <= budget) {
         hash.update(chunk);
@@ -90,7 +87,8 @@ export async function downloadTo(url: string, res: Response, file: string, dir: 
   } catch (err) {
     await rm(file, { force: true });
     if (short) throw short;
-    if (isFull(err)) throw noRoom(url, dir, `the file system filled up after ${formatBytes(bytes)}${sizeNote(announced)} (${errnoOf(err)})`, await freeSpace(dir).catch(() => free), err);
+    const full = fullDiskErrno(err);
+    if (full) throw noRoom(url, dir, `the file system filled up after ${formatBytes(bytes)}${sizeNote(announced)} (${full})`, await freeSpace(dir).catch(() => free), err);
     throw new FetchitError(`image archive ${displayUrl(url)}: download failed after ${formatBytes(bytes)}: ${errorMessage(err)}`, { cause: err, retryable: true });
   } finally {
     clearTimeout(timer);
@@ -99,14 +97,3 @@ export async function downloadTo(url: string, res: Response, file: string, dir: 
 }
 
 const sizeNote = (announced: number | undefined) => (announced !== undefined && Number.isFinite(announced) ? ` of ${formatBytes(announced)}` : "");
-
-function errnoOf(err: unknown): string {
-  for (let e = err, d = 0; e && d < 8; e = (e as { cause?: unknown }).cause, d++) {
-    const code = (e as { code?: unknown }).code;
-    if (code === "ENOSPC" || code === "EDQUOT") return code;
-  }
-  return "";
-}
-
-/** True when `err` (or a cause) is the file system being full. */
-const isFull = (err: unknown) => errnoOf(err) !== "";
